@@ -1,0 +1,1 @@
+"""Offline field client for attendance officers: encrypted device store, sync engine, CLI."""

@@ -1,0 +1,1 @@
+"""The CME case register server: policy workflow, statutory calendar, roles, audit and the sync API."""

@@ -1,0 +1,1 @@
+"""Adapters: SQLAlchemy mapping, repositories, blob store."""

@@ -1,0 +1,51 @@
+"""Sign in (a token for the API) and sign out (revoke it)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from ..domain.errors import Unauthenticated
+from ..service import security
+from .context import BEARER, bearer_token, run_public
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in and out")
+
+
+class LoginSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(1, 200), load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    token = ma.fields.String(required=True)
+    expires_at = ma.fields.DateTime(required=True)
+    user_id = ma.fields.Integer(required=True)
+    role = ma.fields.String(required=True)
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+def login(data):
+    """Sign in with a username and password; failed attempts are throttled per account."""
+    issued = run_public(security.sign_in, data["username"], data["password"])
+    if issued is None:
+        raise Unauthenticated("wrong username or password")
+    return {"token": issued.token, "expires_at": issued.expires_at, "user_id": issued.user.id,
+            "role": issued.user.role}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+@blp.doc(security=BEARER)
+def logout():
+    """Revoke the token this request carries; it stops working at once."""
+    token = bearer_token()
+    if not token:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+
+    def _revoke(session):
+        security.authenticate(session, token)
+        security.revoke_token(session, token)
+
+    run_public(_revoke)

@@ -1,0 +1,167 @@
+"""Wire schemas of the case resource (input validated strictly: unknown fields are refused)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from ..domain.lifecycle import CaseStatus, CloseReason, PlaceProblem
+from ..domain.vocabulary import RiskFactor, SenStatus, VulnerableGroup
+
+POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
+PHONE = r"^[0-9 +()\-]{7,20}$"
+
+
+def text(n: int, **kw):
+    return f.String(validate=v.Length(max=n), **kw)
+
+
+def choice(enum, **kw):
+    return f.String(validate=v.OneOf([e.value for e in enum]), **kw)
+
+
+class AddressSchema(ma.Schema):
+    line1 = f.String(required=True, validate=v.Length(1, 200))
+    line2 = text(200, allow_none=True)
+    town = text(100, allow_none=True)
+    postcode = f.String(required=True, validate=v.Regexp(POSTCODE, error="not a UK postcode"))
+
+
+class CarerSchema(ma.Schema):
+    id = f.Integer(allow_none=True, validate=v.Range(1, 2**53))
+    name = f.String(required=True, validate=v.Length(1, 200))
+    relationship = text(60, allow_none=True)
+    parental_responsibility = f.Boolean(load_default=False)
+    phone = f.String(allow_none=True, validate=v.Regexp(PHONE, error="not a phone number"))
+    email = f.Email(allow_none=True, validate=v.Length(max=200))
+
+
+class SiblingSchema(ma.Schema):
+    id = f.Integer(dump_only=True)
+    name = f.String(required=True, validate=v.Length(1, 200))
+    dob = f.Date(allow_none=True)
+    school = text(200, allow_none=True)
+
+
+class ChildFieldsSchema(ma.Schema):
+    """The §9.3 fields of a case, as sent by a supervisor or in a referral."""
+
+    first_name = f.String(required=True, validate=v.Length(1, 100))
+    last_name = f.String(required=True, validate=v.Length(1, 100))
+    preferred_name = text(100, allow_none=True)
+    dob = f.Date(required=True)
+    gender = text(30, allow_none=True)
+    ethnicity = text(60, allow_none=True)
+    eal = f.Boolean()
+    upn = f.String(allow_none=True, validate=v.Length(max=13))
+    fsm = f.Boolean()
+    sen_status = choice(SenStatus)
+    ehe_history = text(4000, allow_none=True)
+    cp = f.Boolean()
+    cin = f.Boolean()
+    cic = f.Boolean()
+    social_worker = text(200, allow_none=True)
+    other_safeguarding = text(4000, allow_none=True)
+    risk_factors = f.List(choice(RiskFactor), validate=v.Length(max=len(RiskFactor)))
+    vulnerable_groups = f.List(choice(VulnerableGroup), validate=v.Length(max=len(VulnerableGroup)))
+    current_address = f.Nested(AddressSchema, allow_none=True)
+    contact_phone = f.String(allow_none=True, validate=v.Regexp(PHONE, error="not a phone number"))
+    contact_email = f.Email(allow_none=True, validate=v.Length(max=200))
+    carers = f.List(f.Nested(CarerSchema), validate=v.Length(max=20))
+    siblings = f.List(f.Nested(SiblingSchema), validate=v.Length(max=20))
+    last_school_name = text(200, allow_none=True)
+    last_school_urn = f.String(allow_none=True, validate=v.Regexp(r"^[0-9]{6,7}$", error="not a URN"))
+    on_roll_date = f.Date(allow_none=True)
+    off_roll_date = f.Date(allow_none=True)
+    first_day_of_absence = f.Date(allow_none=True)
+    referral_accepted_on = f.Date(allow_none=True)
+    place_offered_on = f.Date(allow_none=True)
+    place_accepted_on = f.Date(allow_none=True)
+    exclusion_start = f.Date(allow_none=True)
+
+
+class CaseUpdateSchema(ChildFieldsSchema):
+    class Meta:
+        partial = True
+
+
+class DeadlineSchema(ma.Schema):
+    code = f.String()
+    label = f.String()
+    policy_ref = f.String()
+    due = f.Date()
+    estimated = f.Boolean()
+    met = f.Boolean(allow_none=True)
+    overdue = f.Boolean()
+    note = f.String()
+
+
+class SchoolAgeSchema(ma.Schema):
+    starts = f.Date()
+    ends = f.Date()
+    applies_today = f.Boolean()
+
+
+class AssignmentSchema(ma.Schema):
+    id = f.Integer(dump_only=True)
+    case_id = f.Integer(required=True, validate=v.Range(1, 2**53))
+    officer_id = f.Integer(required=True, validate=v.Range(1, 2**53))
+    assigned_by = f.Integer(dump_only=True)
+    due = f.Date(allow_none=True)
+    instructions = text(2000, allow_none=True)
+    created_at = f.DateTime(dump_only=True)
+    ended_at = f.DateTime(dump_only=True, allow_none=True)
+    acknowledged_at = f.DateTime(dump_only=True, allow_none=True)
+
+
+class AddressHistorySchema(AddressSchema):
+    line2 = f.String(allow_none=True)
+    postcode = f.String(allow_none=True)
+    from_date = f.Date(allow_none=True)
+    to_date = f.Date(allow_none=True)
+    source = f.String(allow_none=True)
+
+
+class CaseSchema(ChildFieldsSchema):
+    id = f.Integer()
+    reference = f.String()
+    version = f.Integer()
+    status = choice(CaseStatus)
+    created_at = f.DateTime()
+    updated_at = f.DateTime()
+    closed_at = f.DateTime(allow_none=True)
+    close_reason = f.String(allow_none=True)
+    close_evidence = f.Dict(allow_none=True)
+    transfer_destination = f.String(allow_none=True)
+    address_history = f.List(f.Nested(AddressHistorySchema))
+    compulsory_school_age = f.Nested(SchoolAgeSchema)
+    deadlines = f.List(f.Nested(DeadlineSchema))
+    overdue = f.List(f.String())
+    assignments = f.List(f.Nested(AssignmentSchema))
+    carers = f.List(f.Nested(CarerSchema))
+    siblings = f.List(f.Nested(SiblingSchema))
+
+
+class CaseQuerySchema(ma.Schema):
+    status = choice(CaseStatus)
+    reference = text(20)
+    assigned_to = f.Integer(validate=v.Range(1, 2**53))
+    overdue = f.Boolean()
+
+
+class ClosureSchema(ma.Schema):
+    reason = choice(CloseReason, required=True)
+    school_name = text(200, allow_none=True)
+    on_roll_date = f.Date(allow_none=True)
+    la_name = text(200, allow_none=True)
+    confirmed_on = f.Date(allow_none=True)
+    enrolment_confirmed = f.Boolean(load_default=False)
+    located_on = f.Date(allow_none=True)
+
+
+class TransitionSchema(ma.Schema):
+    target = choice(CaseStatus, required=True)
+    closure = f.Nested(ClosureSchema, allow_none=True)
+    place_problem = choice(PlaceProblem, allow_none=True)
+    destination = text(200, allow_none=True)
+    note = text(2000, allow_none=True)

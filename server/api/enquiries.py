@@ -1,0 +1,75 @@
+"""/api/cases/<id>/enquiries: home visits, address checks, partner checks and letters (append-only)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+from flask_smorest import Blueprint
+
+from sync.vocabulary import AddressCheckResult, AddressCheckSource, PartnerCheckAgency, VisitOutcome
+from ..domain.vocabulary import EnquiryKind
+from ..service import enquiries
+from .case_schemas import AddressSchema, choice, text
+from .context import BEARER, run
+
+blp = Blueprint("enquiries", __name__, url_prefix="/api/cases", description="Enquiries made on a case")
+
+OUTCOMES = [e.value for e in VisitOutcome] + [e.value for e in AddressCheckResult]
+SOURCES = [e.value for e in AddressCheckSource] + [e.value for e in PartnerCheckAgency]
+
+
+class EnquiryInputSchema(ma.Schema):
+    kind = choice(EnquiryKind, required=True)
+    occurred_at = f.AwareDateTime(allow_none=True)
+    outcome = f.String(allow_none=True, validate=v.OneOf(OUTCOMES))
+    source = f.String(allow_none=True, validate=v.OneOf(SOURCES))
+    notes = text(4000, allow_none=True)
+    notice_left = f.Boolean(allow_none=True)
+    person_spoken_to = text(200, allow_none=True)
+    new_address = f.Nested(AddressSchema, allow_none=True)
+    letter_type = text(100, allow_none=True)
+    safeguarding_concern = f.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def _by_kind(self, data, **_):
+        kind = data["kind"]
+        if kind == EnquiryKind.HOME_VISIT and data.get("outcome") not in {e.value for e in VisitOutcome}:
+            raise ma.ValidationError("a home visit needs its outcome", field_name="outcome")
+        if kind == EnquiryKind.ADDRESS_CHECK and data.get("source") not in {e.value for e in AddressCheckSource}:
+            raise ma.ValidationError("an address check names where it looked", field_name="source")
+        if kind == EnquiryKind.PARTNER_CHECK and data.get("source") not in {e.value for e in PartnerCheckAgency}:
+            raise ma.ValidationError("a partner check names the agency", field_name="source")
+
+
+class EnquirySchema(ma.Schema):
+    id = f.Integer()
+    case_id = f.Integer()
+    kind = f.String()
+    occurred_at = f.DateTime()
+    recorded_at = f.DateTime()
+    actor_id = f.Integer()
+    device_id = f.Integer(allow_none=True)
+    op_id = f.String(allow_none=True)
+    outcome = f.String(allow_none=True)
+    source = f.String(allow_none=True)
+    notes = f.String(allow_none=True)
+    details = f.Dict()
+    safeguarding_concern = f.Boolean()
+    flagged = f.String(allow_none=True)
+
+
+@blp.route("/<int:case_id>/enquiries", methods=["POST"])
+@blp.arguments(EnquiryInputSchema)
+@blp.response(201, EnquirySchema)
+@blp.doc(security=BEARER)
+def record(data, case_id: int):
+    """Record an enquiry; a safeguarding concern raises a task to refer to social care (§11.6)."""
+    return run(enquiries.record_enquiry, case_id, data), 201
+
+
+@blp.route("/<int:case_id>/enquiries", methods=["GET"])
+@blp.response(200, EnquirySchema(many=True))
+@blp.doc(security=BEARER)
+def list_for_case(case_id: int):
+    """The enquiries on a case, oldest first."""
+    return run(enquiries.list_enquiries, case_id)

@@ -1,0 +1,87 @@
+"""The one place that maps errors to HTTP: RFC 9457 problem details (application/problem+json)."""
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from ..domain.errors import DomainError, TooManyAttempts
+from sync.errors import SyncError, problem_type
+
+log = logging.getLogger(__name__)
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    field = ma.fields.String()
+    rule = ma.fields.String()
+    errors = ma.fields.Dict()
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra) -> Response:
+    body = {"type": problem_type(code), "title": title, "status": status, "instance": request.path}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    resp = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    return resp
+
+
+def http_problem(error: HTTPException) -> Response:
+    """Werkzeug and webargs errors; 422 carries the fields that failed validation."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or (data.get("errors") if isinstance(data.get("errors"), dict) else None)
+    if messages:
+        fields = _flatten(messages)
+        first = next(iter(fields), None)
+        return problem(error.code or 422, "invalid-input", "A field is not valid",
+                       f"{first}: {fields[first][0]}" if first else None, field=first, errors=fields)
+    code = (error.name or "error").lower().replace(" ", "-")
+    resp = problem(error.code or 500, code, error.name or "Error", error.description)
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        resp.headers["Allow"] = ", ".join(error.valid_methods)
+    return resp
+
+
+def _flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
+    """webargs nests messages by location then field; the location is dropped, nested paths are dotted."""
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if not prefix and key in ("json", "query", "headers", "files", "form", "path", "view_args"):
+            out.update(_flatten(value, ""))
+            continue
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = [str(m) for m in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def register_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        resp = problem(err.status, err.code, err.title, err.detail, field=err.field, rule=err.rule)
+        if isinstance(err, TooManyAttempts):
+            resp.headers["Retry-After"] = str(err.retry_after)
+        return resp
+
+    @app.errorhandler(SyncError)
+    def _sync(err: SyncError):
+        return problem(getattr(err, "status", 400), err.code, err.title, str(err) or None,
+                       field=getattr(err, "field", None))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        return http_problem(err)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "internal-error", "Something went wrong on the server; nothing was saved")

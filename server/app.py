@@ -1,0 +1,40 @@
+"""The application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, redirect
+
+from .adapters.db import default_sqlite_url, make_engine, make_session_factory
+from .api import init_api
+from .service.uow import UnitOfWork
+
+API_TITLE = "CME register"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("CME_INSTANCE_PATH") or None)
+    app.config.update(
+        API_TITLE=API_TITLE, API_VERSION="1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=1024 * 1024,  # JSON bodies; photo uploads set their own limit
+        DATABASE_URL=os.environ.get("DATABASE_URL"),
+        BLOB_DIR=os.environ.get("CME_BLOB_DIR"),
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
+    if not app.config["BLOB_DIR"]:
+        app.config["BLOB_DIR"] = str(Path(app.instance_path) / "blobs")
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["cme"] = {"engine": engine, "uow": UnitOfWork(make_session_factory(engine))}
+    init_api(app)
+
+    @app.get("/")
+    def index():
+        return redirect("/api/docs")
+
+    return app

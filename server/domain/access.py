@@ -1,0 +1,62 @@
+"""Who may do what. Per-object rules (an officer sees only assigned cases) are checked by the service layer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import Forbidden
+from .vocabulary import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    role: Role
+    device_id: int | None = None
+
+
+class Permission(StrEnum):
+    READ_CASE = "read_case"
+    CREATE_CASE = "create_case"
+    UPDATE_CASE = "update_case"
+    TRANSITION_CASE = "transition_case"
+    SUBMIT_REFERRAL = "submit_referral"
+    RECORD_ENQUIRY = "record_enquiry"
+    HANDLE_ACTIONS = "handle_actions"
+    MANAGE_ASSIGNMENTS = "manage_assignments"
+    READ_ASSIGNMENTS = "read_assignments"
+    LOAD_TERM_DATES = "load_term_dates"
+    READ_CALENDAR = "read_calendar"
+    MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
+
+
+R = Role
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.READ_CASE: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN, R.INTEGRATION}),
+    Permission.CREATE_CASE: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.UPDATE_CASE: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN}),
+    Permission.TRANSITION_CASE: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.SUBMIT_REFERRAL: frozenset({R.REFERRER, R.OFFICER, R.SUPERVISOR, R.ADMIN}),
+    Permission.RECORD_ENQUIRY: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN}),
+    Permission.HANDLE_ACTIONS: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN}),
+    Permission.MANAGE_ASSIGNMENTS: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.READ_ASSIGNMENTS: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN}),
+    Permission.LOAD_TERM_DATES: frozenset({R.ADMIN}),
+    Permission.READ_CALENDAR: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN, R.INTEGRATION, R.REFERRER}),
+    Permission.MANAGE_USERS: frozenset({R.ADMIN}),
+    Permission.READ_AUDIT: frozenset({R.SUPERVISOR, R.ADMIN}),
+}
+
+# Roles that see the whole register; an officer sees only the cases assigned to them.
+WHOLE_REGISTER = frozenset({R.SUPERVISOR, R.ADMIN, R.INTEGRATION})
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if actor.role not in GRANTS[permission]:
+        raise Forbidden(f"the {actor.role.value} role may not {permission.value.replace('_', ' ')}",
+                        rule=f"role:{permission.value}")
+
+
+def sees_whole_register(actor: Actor) -> bool:
+    return actor.role in WHOLE_REGISTER

@@ -1,0 +1,1 @@
+"""Use cases of the register. Each public function is one transaction, audited where it touches case data."""

@@ -1,0 +1,46 @@
+"""The statutory calendar built from the term dates an admin loaded."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Case, TermDate
+from ..domain.access import Actor, Permission, require
+from ..domain.calendar import (Deadline, DeadlineFacts, SchoolCalendar, Term,
+                               compute_deadlines, parse_term_dates)
+
+
+def school_calendar(session: Session) -> SchoolCalendar:
+    # Closures (INSET days and the like) are stored as terms named "closure: ..."; the calendar knows them.
+    return SchoolCalendar(Term(t.academic_year, t.name, t.start, t.end) for t in session.scalars(select(TermDate)))
+
+
+def load_term_dates(session: Session, actor: Actor, text: str, fmt: str) -> list[Term]:
+    """Replace the term dates of each academic year in the file (a reload corrects a year, never mixes two)."""
+    require(actor, Permission.LOAD_TERM_DATES)
+    terms = parse_term_dates(text, fmt)  # TermDatesError is an InvalidInput naming the field
+    years = {t.academic_year for t in terms}
+    session.execute(delete(TermDate).where(TermDate.academic_year.in_(years)))
+    for t in terms:
+        session.add(TermDate(academic_year=t.academic_year, name=t.name, start=t.start, end=t.end))
+    return terms
+
+
+def list_terms(session: Session, actor: Actor, academic_year: str | None = None) -> list[TermDate]:
+    require(actor, Permission.READ_CALENDAR)
+    stmt = select(TermDate).order_by(TermDate.start)
+    if academic_year:
+        stmt = stmt.where(TermDate.academic_year == academic_year)
+    return list(session.scalars(stmt))
+
+
+def case_deadlines(case: Case, referral_received: date | None, cal: SchoolCalendar,
+                   today: date) -> list[Deadline]:
+    facts = DeadlineFacts(
+        first_day_of_absence=case.first_day_of_absence, referral_received=referral_received,
+        referral_accepted=case.referral_accepted_on, place_offered=case.place_offered_on,
+        place_accepted=case.place_accepted_on, exclusion_start=case.exclusion_start,
+        on_off_roll_event=case.off_roll_date, dob=case.dob)
+    return compute_deadlines(facts, cal, today)

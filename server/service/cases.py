@@ -1,0 +1,109 @@
+"""Use cases on the case register: create, read, list with filters, update with a version check."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Assignment, Case, Referral
+from ..domain.access import Actor, Permission, require, sees_whole_register
+from ..domain.calendar import SchoolCalendar
+from ..domain.errors import InvalidInput, PreconditionRequired, VersionMismatch
+from ..domain.lifecycle import CaseStatus
+from ..domain.triggers import triggers_for_safeguarding
+from . import audit, changes
+from .access import load_case, open_assignment_case_ids
+from .actions import raise_triggers
+from .calendar import school_calendar
+from .case_fields import apply_changes
+from .clock import today as london_today
+from .clock import utcnow
+from .views import case_view
+
+
+def build_view(session: Session, case: Case, cal: SchoolCalendar | None = None) -> dict:
+    cal = cal or school_calendar(session)
+    received = session.scalar(select(func.min(Referral.received_at)).where(Referral.case_id == case.id))
+    assignments = list(session.scalars(select(Assignment).where(
+        Assignment.case_id == case.id, Assignment.ended_at.is_(None)).order_by(Assignment.id)))
+    return case_view(case, cal, london_today(), referral_received=received.date() if received else None,
+                     open_assignments=assignments)
+
+
+def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStatus) -> Case:
+    """Insert a case (version 1, first change-log entry) and raise its safeguarding alerts."""
+    now = utcnow()
+    if data.get("dob") and data["dob"] > london_today():
+        raise InvalidInput("date of birth is in the future", field="dob")
+    case = Case(reference=f"PENDING-{now.timestamp()}", status=status.value, created_at=now, updated_at=now,
+                first_name=data["first_name"], last_name=data["last_name"], dob=data["dob"],
+                risk_factors=[], vulnerable_groups=[], eal=False, fsm=False, sen_status="none",
+                cp=False, cin=False, cic=False)
+    session.add(case)
+    session.flush()
+    case.reference = f"CME-{now.year}-{case.id:05d}"
+    fields = apply_changes(case, data, london_today())
+    changes.bump(session, case, actor, "created", fields)
+    raise_triggers(session, case, triggers_for_safeguarding(False, case.cp or case.cin))
+    return case
+
+
+def create_case(session: Session, actor: Actor, data: dict) -> dict:
+    require(actor, Permission.CREATE_CASE)
+    case = new_case(session, actor, data, CaseStatus.REFERRED)
+    audit.record(session, actor, "case.create", case.id)
+    return build_view(session, case)
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> dict:
+    case = load_case(session, actor, case_id)
+    audit.record(session, actor, "case.read", case.id)
+    return build_view(session, case)
+
+
+def list_cases(session: Session, actor: Actor, filters: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+    require(actor, Permission.READ_CASE)
+    stmt = select(Case).order_by(Case.id)
+    if not sees_whole_register(actor):
+        stmt = stmt.where(Case.id.in_(open_assignment_case_ids(session, actor.user_id)))
+    if filters.get("status"):
+        stmt = stmt.where(Case.status == filters["status"])
+    if filters.get("reference"):
+        stmt = stmt.where(Case.reference == filters["reference"])
+    if filters.get("assigned_to") is not None:
+        stmt = stmt.where(Case.id.in_(open_assignment_case_ids(session, filters["assigned_to"])))
+    cal = school_calendar(session)
+    if filters.get("overdue") is not None:
+        # Deadlines depend on the school calendar, so the overdue filter is applied to views.
+        views = [build_view(session, c, cal) for c in session.scalars(stmt)]
+        views = [v for v in views if bool(v["overdue"]) == filters["overdue"]]
+        total, views = len(views), views[(page - 1) * page_size: page * page_size]
+    else:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page_rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size))
+        views = [build_view(session, c, cal) for c in page_rows]
+    audit.record_many(session, actor, "case.list", [v["id"] for v in views])
+    return views, total
+
+
+def check_version(case: Case, if_match: int | None) -> None:
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag from your last read of the case",
+                                   field="If-Match")
+    if if_match != case.version:
+        raise VersionMismatch(f"the case is at version {case.version}, not {if_match}; read it again",
+                              field="If-Match")
+
+
+def update_case(session: Session, actor: Actor, case_id: int, if_match: int | None, data: dict) -> dict:
+    case = load_case(session, actor, case_id, Permission.UPDATE_CASE, for_update=True)
+    check_version(case, if_match)
+    was_flagged = case.cp or case.cin
+    fields = apply_changes(case, data, london_today())
+    if case.dob > london_today():
+        raise InvalidInput("date of birth is in the future", field="dob")
+    if fields:
+        changes.bump(session, case, actor, "updated", fields)
+        raise_triggers(session, case, triggers_for_safeguarding(was_flagged, case.cp or case.cin))
+    audit.record(session, actor, "case.update", case.id)
+    return build_view(session, case)
+

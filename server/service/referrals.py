@@ -1,0 +1,52 @@
+"""Referrals: anyone entitled may refer; a referrer gets a receipt and reads nothing of the register."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Referral
+from ..domain.access import Actor, Permission, require
+from ..domain.errors import InvalidInput
+from ..domain.lifecycle import CaseStatus
+from ..domain.triggers import triggers_for_situation
+from ..domain.vocabulary import Role, Situation
+from . import audit, changes
+from .access import load_case
+from .actions import raise_triggers
+from .cases import new_case
+from .clock import utcnow
+from .views import referral_view
+
+SAO_SITUATIONS = {Situation.REFUSED_PLACE_OR_TRANSITION.value, Situation.PLACE_NOT_TAKEN_UP.value}
+
+
+def submit_referral(session: Session, actor: Actor, data: dict) -> dict:
+    """Record a referral: a new case from the child's details, or a further referral on a case by id."""
+    require(actor, Permission.SUBMIT_REFERRAL)
+    child = data.get("child")
+    if data.get("case_id") is not None:
+        if actor.role == Role.REFERRER:  # a referrer may not probe which case ids exist
+            raise InvalidInput("referrers refer a child by their details, not a case id", field="case_id")
+        case = load_case(session, actor, data["case_id"], Permission.SUBMIT_REFERRAL, for_update=True)
+        changes.bump(session, case, actor, "referral", ["referrals"])
+    else:
+        case = new_case(session, actor, child, CaseStatus.REFERRED)
+    referral = Referral(case_id=case.id, source=data["source"], route=data["route"],
+                        situation=data["situation"], received_at=data.get("received_at") or utcnow(),
+                        referrer_id=actor.user_id, referrer_name=data.get("referrer_name"),
+                        referrer_contact=data.get("referrer_contact"), details=data.get("details"))
+    session.add(referral)
+    session.flush()
+    raise_triggers(session, case, triggers_for_situation(referral.situation in SAO_SITUATIONS))
+    audit.record(session, actor, "referral.submit", case.id)
+    receipt = {"referral_id": referral.id, "case_reference": case.reference, "received_at": referral.received_at}
+    if actor.role != Role.REFERRER:
+        receipt["case_id"] = case.id
+    return receipt
+
+
+def list_referrals(session: Session, actor: Actor, case_id: int) -> list[dict]:
+    case = load_case(session, actor, case_id)
+    rows = session.scalars(select(Referral).where(Referral.case_id == case.id).order_by(Referral.id))
+    audit.record(session, actor, "referral.list", case.id)
+    return [referral_view(r) for r in rows]
