@@ -81,8 +81,7 @@ class ChildFieldsSchema(ma.Schema):
 
 
 class CaseUpdateSchema(ChildFieldsSchema):
-    class Meta:
-        partial = True
+    """Any subset of the case fields; use an instance made with partial=True."""
 
 
 class DeadlineSchema(ma.Schema):

@@ -46,7 +46,7 @@ def get_case(case_id: int):
 
 
 @blp.route("/<int:case_id>", methods=["PATCH"])
-@blp.arguments(CaseUpdateSchema)
+@blp.arguments(CaseUpdateSchema(partial=True))
 @blp.response(200, CaseSchema)
 @blp.doc(security=BEARER, parameters=[IF_MATCH_PARAM])
 def update_case(data, case_id: int):

@@ -34,7 +34,7 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
     now = utcnow()
     if data.get("dob") and data["dob"] > london_today():
         raise InvalidInput("date of birth is in the future", field="dob")
-    case = Case(reference=f"PENDING-{now.timestamp()}", status=status.value, created_at=now, updated_at=now,
+    case = Case(reference=f"PENDING-{now.timestamp()}", version=0, status=status.value, created_at=now, updated_at=now,
                 first_name=data["first_name"], last_name=data["last_name"], dob=data["dob"],
                 risk_factors=[], vulnerable_groups=[], eal=False, fsm=False, sen_status="none",
                 cp=False, cin=False, cic=False)

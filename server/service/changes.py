@@ -13,12 +13,7 @@ from .uow import lock_change_log
 
 def bump(session: Session, case: Case, actor: Actor | None, kind: str, fields: Iterable[str] = ()) -> CaseChange:
     now = utcnow()
-    if case.id is None:  # a new case: version 1
-        case.version = 1
-        session.add(case)
-        session.flush()
-    else:
-        case.version += 1
+    case.version += 1  # a new case starts at 0, so its first change is version 1
     case.updated_at = now
     lock_change_log(session)
     change = CaseChange(case_id=case.id, version=case.version, at=now,
