@@ -74,7 +74,7 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(SyncError)
     def _sync(err: SyncError):
-        return problem(getattr(err, "status", 400), err.code, err.title, str(err) or None,
+        return problem(err.http_status, err.code, err.title, str(err) or None,
                        field=getattr(err, "field", None))
 
     @app.errorhandler(HTTPException)
