@@ -44,6 +44,10 @@ class PullResponseSchema(_ResponseSchema):
     more = fields.Boolean(required=True, metadata={"description": "Pull again at once with the new cursor"})
     resync = fields.Boolean(required=True, metadata={"description": "Discard the scope and pull from the start"})
     server_time = _server_time()
+    offline_ttl_seconds = fields.Integer(
+        allow_none=True, load_default=None,
+        metadata={"description": "Lock the device if it has not reached the server for this long"},
+    )
 
 
 class PushRequestSchema(Schema):

@@ -1,6 +1,8 @@
 """The HTTP API: thin flask-smorest blueprints, one module per resource with its schemas."""
 from __future__ import annotations
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
 
@@ -18,12 +20,23 @@ class RegisterApi(Api):
         return http_problem(error)
 
 
-def init_api(app: Flask) -> Api:
-    api = RegisterApi(app)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from . import actions, assignments, audit, auth, calendar, cases, enquiries, referrals, users
+def schema_name(schema) -> str:
+    """OpenAPI component names; the device snapshot's parts get a prefix to keep them apart from the register's."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    if cls.__module__ == "schemas.snapshot" and not name.startswith("CaseSnapshot"):
+        name = f"Snapshot{name}"
+    return name
 
-    for module in (auth, cases, referrals, enquiries, actions, assignments, calendar, users, audit):
+
+def init_api(app: Flask) -> Api:
+    api = RegisterApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from . import (actions, assignments, audit, auth, calendar, cases, devices, enquiries, referrals, review,
+                   sync, users)
+
+    for module in (auth, cases, referrals, enquiries, actions, assignments, calendar, users, audit, devices, sync,
+                   review):
         api.register_blueprint(module.blp)
     register_problem_handlers(app)
     return api

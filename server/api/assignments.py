@@ -7,7 +7,7 @@ from marshmallow import validate as v
 from flask_smorest import Blueprint
 
 from ..service import assignments
-from .case_schemas import AssignmentSchema, text
+from .case_schemas import CaseAssignmentSchema, text
 from .context import BEARER, run
 
 blp = Blueprint("assignments", __name__, url_prefix="/api/assignments", description="Visits assigned to officers")
@@ -26,8 +26,8 @@ class ReassignSchema(ma.Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(AssignmentSchema)
-@blp.response(201, AssignmentSchema)
+@blp.arguments(CaseAssignmentSchema)
+@blp.response(201, CaseAssignmentSchema)
 @blp.doc(security=BEARER)
 def create(data):
     """Assign a visit on a case to an officer, with a due date and instructions."""
@@ -37,7 +37,7 @@ def create(data):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(AssignmentQuerySchema, location="query")
-@blp.response(200, AssignmentSchema(many=True))
+@blp.response(200, CaseAssignmentSchema(many=True))
 @blp.doc(security=BEARER)
 def list_assignments(query):
     """Assignments; an officer sees their own."""
@@ -47,7 +47,7 @@ def list_assignments(query):
 
 @blp.route("/<int:assignment_id>/reassign", methods=["POST"])
 @blp.arguments(ReassignSchema)
-@blp.response(201, AssignmentSchema)
+@blp.response(201, CaseAssignmentSchema)
 @blp.doc(security=BEARER)
 def reassign(data, assignment_id: int):
     """End this assignment and give the visit to another officer."""
@@ -56,7 +56,7 @@ def reassign(data, assignment_id: int):
 
 
 @blp.route("/<int:assignment_id>/end", methods=["POST"])
-@blp.response(200, AssignmentSchema)
+@blp.response(200, CaseAssignmentSchema)
 @blp.doc(security=BEARER)
 def end(assignment_id: int):
     """End an assignment: the case leaves the officer's scope."""

@@ -101,7 +101,7 @@ class SchoolAgeSchema(ma.Schema):
     applies_today = f.Boolean()
 
 
-class AssignmentSchema(ma.Schema):
+class CaseAssignmentSchema(ma.Schema):
     id = f.Integer(dump_only=True)
     case_id = f.Integer(required=True, validate=v.Range(1, 2**53))
     officer_id = f.Integer(required=True, validate=v.Range(1, 2**53))
@@ -136,7 +136,7 @@ class CaseSchema(ChildFieldsSchema):
     compulsory_school_age = f.Nested(SchoolAgeSchema)
     deadlines = f.List(f.Nested(DeadlineSchema))
     overdue = f.List(f.String())
-    assignments = f.List(f.Nested(AssignmentSchema))
+    assignments = f.List(f.Nested(CaseAssignmentSchema))
     carers = f.List(f.Nested(CarerSchema))
     siblings = f.List(f.Nested(SiblingSchema))
 

@@ -51,7 +51,10 @@ def get_case(case_id: int):
 @blp.doc(security=BEARER, parameters=[IF_MATCH_PARAM])
 def update_case(data, case_id: int):
     """Change case fields. Needs If-Match with the ETag of the version you read (412 if it moved on)."""
-    return _with_etag(run(cases.update_case, case_id, if_match_version(), data))
+    # If-Match is read after authentication, so a request without a valid token is 401 whatever it sends;
+    # a missing If-Match is 428 only once the caller may update the case (403/404 first).
+    return _with_etag(run(lambda session, actor: cases.update_case(
+        session, actor, case_id, if_match_version(required=False), data)))
 
 
 @blp.route("/<int:case_id>/transitions", methods=["POST"])
@@ -60,7 +63,8 @@ def update_case(data, case_id: int):
 @blp.doc(security=BEARER)
 def transition(data, case_id: int):
     """Move the case through its lifecycle. Closing needs a reason the policy allows and its evidence."""
-    return _with_etag(run(lifecycle.transition, case_id, if_match_version(required=False), to_request(data)))
+    return _with_etag(run(lambda session, actor: lifecycle.transition(
+        session, actor, case_id, if_match_version(required=False), to_request(data))))
 
 
 def to_request(data: dict) -> TransitionRequest:

@@ -8,6 +8,8 @@ from flask import current_app, request
 
 from ..domain.errors import PreconditionRequired, VersionMismatch
 from ..service.security import authenticate
+from sync.errors import DeviceRetired, check_protocol_version
+from sync.vocabulary import PROTOCOL_HEADER
 
 T = TypeVar("T")
 
@@ -27,6 +29,19 @@ def uow():
 def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Authenticate and call one service function in one transaction."""
     with uow().transaction() as session:
+        actor = authenticate(session, bearer_token())
+        if actor.device_status == "retired":  # a retired device may only push what it holds, then say goodbye
+            raise DeviceRetired("this device is retired: push pending work, then erase")
+        return fn(session, actor, *args, **kwargs)
+
+
+def run_device(fn: Callable[..., T], *args: Any, snapshot: bool = False, **kwargs: Any) -> T:
+    """A sync request: the protocol version is checked first; retired devices get this far (to push)."""
+    check_protocol_version(request.headers.get(PROTOCOL_HEADER))
+    with uow().transaction() as session:
+        if snapshot and session.get_bind().dialect.name == "postgresql":
+            # One snapshot for the whole pull: scope, changes and the change-log top agree.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         actor = authenticate(session, bearer_token())
         return fn(session, actor, *args, **kwargs)
 

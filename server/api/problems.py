@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import DomainError, TooManyAttempts
+from ..domain.errors import DomainError, TooManyAttempts, Unauthenticated
 from sync.errors import SyncError, problem_type
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ def register_problem_handlers(app: Flask) -> None:
         resp = problem(err.status, err.code, err.title, err.detail, field=err.field, rule=err.rule)
         if isinstance(err, TooManyAttempts):
             resp.headers["Retry-After"] = str(err.retry_after)
+        if isinstance(err, Unauthenticated):  # RFC 9110 §15.5.2 / RFC 6750 §3: say how to authenticate
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="cme"'
         return resp
 
     @app.errorhandler(SyncError)

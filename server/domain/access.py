@@ -13,6 +13,7 @@ class Actor:
     user_id: int
     role: Role
     device_id: int | None = None
+    device_status: str | None = None  # active or retired; revoked devices never get this far
 
 
 class Permission(StrEnum):
@@ -29,6 +30,9 @@ class Permission(StrEnum):
     READ_CALENDAR = "read_calendar"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    SYNC = "sync"
+    MANAGE_DEVICES = "manage_devices"
+    REVIEW = "review"
 
 
 R = Role
@@ -46,6 +50,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_CALENDAR: frozenset({R.OFFICER, R.SUPERVISOR, R.ADMIN, R.INTEGRATION, R.REFERRER}),
     Permission.MANAGE_USERS: frozenset({R.ADMIN}),
     Permission.READ_AUDIT: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.SYNC: frozenset({R.OFFICER}),
+    Permission.MANAGE_DEVICES: frozenset({R.SUPERVISOR, R.ADMIN}),
+    Permission.REVIEW: frozenset({R.SUPERVISOR, R.ADMIN}),
 }
 
 # Roles that see the whole register; an officer sees only the cases assigned to them.

@@ -15,6 +15,7 @@ from ..adapters.access_models import ApiToken, LoginAttempt, User
 from ..domain.access import Actor
 from ..domain.errors import TooManyAttempts, Unauthenticated
 from ..domain.vocabulary import Role
+from sync.errors import DeviceRevoked
 from .clock import as_utc, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (memory-hard, 64 MiB)
@@ -86,7 +87,18 @@ def authenticate(session: Session, token: str | None) -> Actor:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise Unauthenticated("the account is disabled")
-    return Actor(user_id=user.id, role=Role(user.role), device_id=row.device_id)
+    status = _device_status(session, row.device_id) if row.device_id is not None else None
+    return Actor(user_id=user.id, role=Role(user.role), device_id=row.device_id, device_status=status)
+
+
+def _device_status(session: Session, device_id: int) -> str:
+    """A revoked device is told so on its next contact, so that it erases itself (principle 10)."""
+    from ..adapters.sync_models import Device  # local: devices are a sync concern
+
+    device = session.get(Device, device_id)
+    if device is None or device.status in ("revoked", "wiped"):
+        raise DeviceRevoked("this device has been revoked; erase its data")
+    return device.status
 
 
 def revoke_token(session: Session, token: str) -> None:

@@ -1,0 +1,160 @@
+"""Capture on the doorstep, offline: build an op, judge it with `sync.ops.validate_payload`, then queue it.
+
+An op that the shared judge finds invalid is refused here with every problem named, and nothing is queued, so
+the officer can fix it on the spot instead of a supervisor finding it quarantined later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from field_client import photos, state
+from field_client.store import Store
+from sync.ops import MAX_PHOTO_BYTES, Op, validate_payload
+from sync.vocabulary import OpKind
+
+_READ = 1024 * 1024
+
+
+class CaptureError(ValueError):
+    """The capture was refused; nothing was queued. `problems` lists "field: message" strings."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message + (": " + "; ".join(self.problems) if self.problems else ""))
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _moment(value: datetime | str | None, now: datetime) -> str:
+    if value is None:
+        return now.isoformat()
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class Capture:
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # ---- shared ----------------------------------------------------------------------------------
+    def _snapshot(self, case_id: int) -> dict[str, Any]:
+        snapshot = self.store.get(state.CASES, str(case_id)) if isinstance(case_id, int) else None
+        if snapshot is None:
+            raise CaptureError(f"case {case_id} is not on this device")
+        return snapshot
+
+    def _build(self, kind: OpKind, case_id: int, payload: dict[str, Any], base_version: int | None = None) -> Op:
+        payload = {key: _plain(value) for key, value in payload.items() if value is not None}
+        op = Op(op_id=str(uuid.uuid4()), kind=kind.value, case_id=case_id, device_time=self.clock().isoformat(),
+                payload=payload, base_version=base_version)
+        problems = validate_payload(op)
+        if problems:
+            raise CaptureError(f"{kind.value} not recorded", [f"{p.field}: {p.message}" for p in problems])
+        return op
+
+    def _queue(self, op: Op) -> str:
+        self.store.enqueue(op.op_id, str(op.case_id), op.kind, op.to_wire())
+        return op.op_id
+
+    # ---- capture ---------------------------------------------------------------------------------
+    def record_visit(self, case_id: int, outcome: str, visited_at: datetime | str | None = None,
+                     notes: str | None = None, notice_left: bool | None = None,
+                     person_spoken_to: str | None = None, new_address: dict[str, Any] | None = None) -> str:
+        self._snapshot(case_id)
+        when = _moment(visited_at, self.clock())
+        op = self._build(OpKind.record_home_visit, case_id, {
+            "visited_at": when, "outcome": outcome, "notes": notes, "notice_left": notice_left,
+            "person_spoken_to": person_spoken_to, "new_address": new_address})
+        with self.store.transaction():
+            self._queue(op)
+            self.store.put(state.VISITS, op.op_id, 1, {"case_id": case_id, "visited_at": when})
+        return op.op_id
+
+    def record_address_check(self, case_id: int, source: str, result: str, notes: str | None = None,
+                             new_address: dict[str, Any] | None = None,
+                             checked_at: datetime | str | None = None) -> str:
+        self._snapshot(case_id)
+        op = self._build(OpKind.record_address_check, case_id, {
+            "checked_at": _moment(checked_at, self.clock()), "source": source, "result": result,
+            "notes": notes, "new_address": new_address})
+        return self._queue(op)
+
+    def propose_change(self, case_id: int, changes: dict[str, Any]) -> str:
+        self._snapshot(case_id)
+        base = self.store.version_of(state.CASES, str(case_id))
+        return self._queue(self._build(OpKind.propose_case_change, case_id, {"changes": changes}, base))
+
+    def acknowledge_assignment(self, case_id: int) -> str:
+        assignment = self._snapshot(case_id).get("assignment") or {}
+        op = self._build(OpKind.acknowledge_assignment, case_id, {"assignment_id": assignment.get("id")})
+        return self._queue(op)
+
+    def add_photo(self, visit_op_id: str, path_or_bytes: str | os.PathLike[str] | bytes, content_type: str,
+                  caption: str | None = None) -> str:
+        """Encrypt the photo into the store at once and queue its attach_photo op (sent after the upload)."""
+        visit = self.store.get(state.VISITS, visit_op_id) if isinstance(visit_op_id, str) and visit_op_id else None
+        if visit is None:
+            raise CaptureError(f"visit {visit_op_id} is not on this device")
+        sha256, size = _measure(path_or_bytes)
+        op = self._build(OpKind.attach_photo, visit["case_id"], {
+            "visit_op_id": visit_op_id, "sha256": sha256, "size": size, "content_type": content_type,
+            "caption": caption})
+        with self.store.transaction():
+            with _source(path_or_bytes) as data:
+                stored = self.store.put_photo(op.op_id, data)
+            if stored != sha256:
+                raise CaptureError("the photo file changed while it was being stored; try again")
+            self._queue(op)
+            photos.register(self.store, op.op_id, sha256, size, content_type)
+        return op.op_id
+
+
+def _measure(source: str | os.PathLike[str] | bytes) -> tuple[str, int]:
+    """(sha256 hex, size) without keeping a copy; refuses files over the protocol's limit before reading."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(source).hexdigest(), len(source)
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CaptureError(f"cannot read photo {path}: {exc.strerror or exc}") from None
+    if size > MAX_PHOTO_BYTES:
+        raise CaptureError(f"photo is {size} bytes; the limit is {MAX_PHOTO_BYTES}")
+    digest, total = hashlib.sha256(), 0
+    with _source(source) as stream:
+        while block := stream.read(_READ):
+            digest.update(block)
+            total += len(block)
+    return digest.hexdigest(), total
+
+
+class _source:
+    """Context manager giving bytes or an open binary file, so photos stream from disk into the store."""
+
+    def __init__(self, source: str | os.PathLike[str] | bytes) -> None:
+        self.source = source
+        self.handle: BinaryIO | None = None
+
+    def __enter__(self) -> Any:
+        if isinstance(self.source, (bytes, bytearray, memoryview)):
+            import io
+            return io.BytesIO(bytes(self.source))
+        try:
+            self.handle = open(self.source, "rb")
+        except OSError as exc:
+            raise CaptureError(f"cannot read photo {self.source}: {exc.strerror or exc}") from None
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()

@@ -1,0 +1,109 @@
+"""Device enrolment and control: revoke (wipe at next contact), retire (flush, then wipe), resync, offline TTL."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..adapters.access_models import ApiToken
+from ..adapters.sync_models import Device, DeviceHolding
+from ..domain.access import Actor, Permission, require
+from ..domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from ..domain.vocabulary import Role
+from .clock import utcnow
+from .security import issue_token, login
+
+DEVICE_TOKEN_TTL = timedelta(days=365)  # the device is controlled by revoke/retire, not by token expiry
+DEFAULT_OFFLINE_TTL = int(timedelta(hours=72).total_seconds())
+
+
+def enrol(session: Session, username: str, password: str, device_name: str,
+          offline_ttl: int = DEFAULT_OFFLINE_TTL) -> dict | None:
+    """An officer enrols a device with their credentials; None when the credentials are wrong."""
+    user = login(session, username, password)
+    if user is None:
+        return None
+    if user.role != Role.OFFICER.value:
+        raise Forbidden("only attendance officers enrol field devices", rule="role:sync")
+    now = utcnow()
+    device = Device(officer_id=user.id, name=device_name, status="active", enrolled_at=now, last_seen_at=now,
+                    offline_ttl_seconds=offline_ttl, scope_epoch=0)
+    session.add(device)
+    session.flush()
+    issued = issue_token(session, user, ttl=DEVICE_TOKEN_TTL, device_id=device.id)
+    return {"device_id": device.id, "device_token": issued.token, "officer_id": user.id,
+            "offline_ttl_seconds": offline_ttl, "server_time": now}
+
+
+def device_of(session: Session, actor: Actor) -> Device:
+    """The device making a sync request; sync is for enrolled devices only."""
+    require(actor, Permission.SYNC)
+    if actor.device_id is None:
+        raise Forbidden("sync needs a device token: enrol the device first", rule="device")
+    device = session.get(Device, actor.device_id)
+    if device is None or device.officer_id != actor.user_id:
+        raise Unauthenticated("unknown device")
+    device.last_seen_at = utcnow()
+    return device
+
+
+def list_devices(session: Session, actor: Actor, officer_id: int | None = None) -> list[dict]:
+    require(actor, Permission.MANAGE_DEVICES)
+    stmt = select(Device).order_by(Device.id)
+    if officer_id is not None:
+        stmt = stmt.where(Device.officer_id == officer_id)
+    return [device_view(d) for d in session.scalars(stmt)]
+
+
+def _controlled(session: Session, actor: Actor, device_id: int) -> Device:
+    require(actor, Permission.MANAGE_DEVICES)
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    if device.status in ("revoked", "wiped"):
+        raise Conflict(f"the device is already {device.status}", field="device_id")
+    return device
+
+
+def _set_status(device: Device, actor: Actor, status: str) -> None:
+    device.status, device.status_changed_at, device.status_changed_by = status, utcnow(), actor.user_id
+
+
+def revoke(session: Session, actor: Actor, device_id: int) -> dict:
+    """The device's next contact is answered 'revoked' and it erases itself; its holdings are forgotten."""
+    device = _controlled(session, actor, device_id)
+    _set_status(device, actor, "revoked")
+    return device_view(device)
+
+
+def retire(session: Session, actor: Actor, device_id: int) -> dict:
+    device = _controlled(session, actor, device_id)
+    if device.status == "retired":
+        raise Conflict("the device is already retired", field="device_id")
+    _set_status(device, actor, "retired")
+    return device_view(device)
+
+
+def request_resync(session: Session, actor: Actor, device_id: int) -> dict:
+    device = _controlled(session, actor, device_id)
+    device.scope_epoch += 1
+    return device_view(device)
+
+
+def goodbye(session: Session, actor: Actor) -> None:
+    """A retired device has pushed everything and erased itself: its token dies, it holds nothing."""
+    device = device_of(session, actor)
+    if device.status != "retired":
+        raise Conflict("only a retired device says goodbye", field="device_id")
+    device.status = "wiped"
+    session.execute(update(ApiToken).where(ApiToken.device_id == device.id).values(revoked_at=utcnow()))
+    session.query(DeviceHolding).filter(DeviceHolding.device_id == device.id).delete()
+
+
+def device_view(d: Device) -> dict:
+    return {"id": d.id, "officer_id": d.officer_id, "name": d.name, "status": d.status,
+            "enrolled_at": d.enrolled_at, "last_seen_at": d.last_seen_at,
+            "offline_ttl_seconds": d.offline_ttl_seconds, "scope_epoch": d.scope_epoch}
+
+

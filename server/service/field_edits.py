@@ -1,0 +1,61 @@
+"""Field edits proposed from the doorstep: the only ops that can conflict (DESIGN.md principle 4)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Case, CaseChange
+from ..adapters.sync_models import ReviewItem
+from ..domain.access import Actor
+from ..domain.errors import InvalidInput
+from sync.conflicts import classify_edit
+from sync.ops import Op
+from sync.vocabulary import OpStatus
+from . import audit, changes
+from .case_fields import apply_changes, field_value
+from .clock import today, utcnow
+
+
+def changed_paths_since(session: Session, case: Case, base_version: int) -> set[str]:
+    """Field paths written by any version after the base; a whole-carers rewrite touches every carer path."""
+    rows = session.scalars(select(CaseChange.fields).where(CaseChange.case_id == case.id,
+                                                           CaseChange.version > base_version))
+    paths: set[str] = set()
+    for fields in rows:
+        for name in fields:
+            if name == "carers":
+                paths |= {f"carers.{c.id}.{k}" for c in case.carers for k in ("phone", "email")}
+            else:
+                paths.add(name)
+    return paths
+
+
+def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict:
+    proposed: dict = op.payload["changes"]
+    if op.base_version > case.version:
+        raise InvalidInput(f"base version {op.base_version} is newer than the case ({case.version})",
+                           field="base_version")
+    changed = changed_paths_since(session, case, op.base_version)
+    decision = classify_edit(proposed, op.base_version, case.version,
+                             {p: field_value(case, p) for p in changed})
+    written = apply_changes(case, dict(decision.apply), today()) if decision.apply else []
+    if written:
+        changes.bump(session, case, actor, "field_edit", written)
+    if decision.status in (OpStatus.conflict_soft, OpStatus.conflict_hard):
+        _flag(session, actor, op, case, decision)
+    audit.record(session, actor, "case.field_edit", case.id, decision.status.value)
+    hard = {path: list(values) for path, values in decision.hard_fields.items()}
+    return {"op_id": op.op_id, "status": decision.status.value, "case_id": case.id,
+            "case_version": case.version, "result": {"applied_fields": sorted(decision.apply)},
+            "hard_fields": hard or None}
+
+
+def _flag(session: Session, actor: Actor, op: Op, case: Case, decision) -> None:
+    """Both values of a hard conflict are kept here; a supervisor picks one (or accepts the soft flag)."""
+    detail = ("changed on the server meanwhile: " + ", ".join(decision.other_changed)
+              if decision.status == OpStatus.conflict_soft else
+              "the same field was changed on the server meanwhile: " + ", ".join(sorted(decision.hard_fields)))
+    session.add(ReviewItem(
+        op_id=op.op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case.id,
+        category=decision.status.value, reason=None, detail=detail, op=op.to_wire(),
+        values={p: list(v) for p, v in decision.hard_fields.items()} or None, created_at=utcnow(), open=True))

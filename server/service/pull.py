@@ -1,0 +1,100 @@
+"""Pull (state down) and the cheap consistency check (DESIGN.md principles 5, 6 and 7)."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Assignment, Case, CaseChange
+from ..adapters.sync_models import Device, DeviceHolding
+from ..domain.access import Actor
+from sync.cursor import decode_cursor, encode_cursor, holdings_digest
+from sync.errors import DeviceRetired
+from . import audit
+from .clock import utcnow
+from .devices import device_of
+from .snapshots import snapshot
+
+
+def active_device(session: Session, actor: Actor) -> Device:
+    device = device_of(session, actor)
+    if device.status == "retired":
+        raise DeviceRetired("this device is retired: push pending work, then erase")
+    return device
+
+
+def scope(session: Session, officer_id: int) -> dict[int, Assignment]:
+    """The officer's open assignments by case (the newest one when a case has several)."""
+    rows = session.scalars(select(Assignment).where(
+        Assignment.officer_id == officer_id, Assignment.ended_at.is_(None)).order_by(Assignment.id))
+    return {a.case_id: a for a in rows}
+
+
+def pull(session: Session, actor: Actor, cursor_text: str | None, limit: int) -> dict:
+    device = active_device(session, actor)
+    cursor = decode_cursor(cursor_text)
+    if cursor.scope_epoch != device.scope_epoch:  # the server asked this device to rebuild its scope
+        session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device.id))
+        return _response(device, [], [], encode_cursor(0, device.scope_epoch), more=True, resync=True)
+    in_scope = scope(session, actor.user_id)
+    removed = _removals(session, device, in_scope)
+    case_ids, last_seq, more = _changed_cases(session, cursor.change_seq, set(in_scope), limit)
+    cases = [session.get(Case, cid) for cid in case_ids]
+    snapshots = [snapshot(session, c, in_scope[c.id]) for c in cases]
+    _remember(session, device, cases)
+    audit.record_many(session, actor, "sync.pull", case_ids)
+    return _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
+                     resync=False)
+
+
+def _removals(session: Session, device: Device, in_scope: dict[int, Assignment]) -> list[int]:
+    held = set(session.scalars(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
+    gone = sorted(held - set(in_scope))
+    if gone:
+        session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device.id,
+                                                    DeviceHolding.case_id.in_(gone)))
+    return gone
+
+
+def _changed_cases(session: Session, after: int, in_scope: set[int], limit: int) -> tuple[list[int], int, bool]:
+    """In-scope cases changed after the cursor, ordered by their latest change, at most `limit` of them.
+
+    Every case in the page has all its changes at or below the new cursor, so none is sent twice.
+    """
+    # Read in one snapshot (REPEATABLE READ on PostgreSQL), so nothing committed later is below `top`.
+    top = session.scalar(select(CaseChange.seq).order_by(CaseChange.seq.desc()).limit(1)) or 0
+    if not in_scope:
+        return [], max(after, top), False
+    latest = func.max(CaseChange.seq)
+    rows = session.execute(select(CaseChange.case_id, latest).where(
+        CaseChange.seq > after, CaseChange.case_id.in_(in_scope)).group_by(CaseChange.case_id)
+        .order_by(latest).limit(limit + 1)).all()
+    page = rows[:limit]
+    if len(rows) > limit:
+        return [cid for cid, _ in page], page[-1][1], True
+    return [cid for cid, _ in page], max(after, top), False  # past other officers' changes too
+
+
+def _remember(session: Session, device: Device, cases: list[Case]) -> None:
+    for case in cases:
+        holding = session.get(DeviceHolding, (device.id, case.id))
+        if holding is None:
+            session.add(DeviceHolding(device_id=device.id, case_id=case.id, version=case.version))
+        else:
+            holding.version = case.version
+
+
+def _response(device: Device, cases: list[dict], removed: list[int], cursor: str, *, more: bool,
+              resync: bool) -> dict:
+    return {"cases": cases, "removed": removed, "cursor": cursor, "more": more, "resync": resync,
+            "server_time": utcnow(), "offline_ttl_seconds": device.offline_ttl_seconds}
+
+
+def check(session: Session, actor: Actor, digest: str, count: int) -> dict:
+    """Compare what the device says it holds with what the server sent it; on mismatch, order a resync."""
+    device = active_device(session, actor)
+    held = session.execute(select(DeviceHolding.case_id, DeviceHolding.version).where(
+        DeviceHolding.device_id == device.id)).all()
+    match = count == len(held) and digest == holdings_digest((cid, v) for cid, v in held)
+    if not match:
+        device.scope_epoch += 1
+    return {"match": match, "server_count": len(held), "resync": not match}

@@ -1,0 +1,92 @@
+"""The supervisor's review queue: conflicts and quarantined ops, resolved by accept, pick or reject."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..adapters.models import Case, Enquiry
+from ..adapters.sync_models import ReviewItem
+from ..domain.access import Actor, Permission, require
+from ..domain.errors import Conflict, InvalidInput, NotFound
+from sync.ops import Op
+from sync.vocabulary import OpKind, OpStatus, QuarantineReason
+from . import audit, changes
+from .case_fields import apply_changes
+from .clock import today, utcnow
+from .enquiries import record_enquiry
+from .op_apply import enquiry_data
+
+# Quarantined facts a supervisor may still accept onto the case (the officer's word, recorded late).
+ACCEPTABLE = {QuarantineReason.out_of_scope.value, QuarantineReason.case_closed.value}
+
+
+def list_items(session: Session, actor: Actor, *, open_only: bool = True, case_id: int | None = None) -> list[dict]:
+    require(actor, Permission.REVIEW)
+    stmt = select(ReviewItem).order_by(ReviewItem.id)
+    if open_only:
+        stmt = stmt.where(ReviewItem.open.is_(True))
+    if case_id is not None:
+        stmt = stmt.where(ReviewItem.case_id == case_id)
+    rows = list(session.scalars(stmt))
+    audit.record_many(session, actor, "review.list", sorted({r.case_id for r in rows if r.case_id}))
+    return [item_view(r) for r in rows]
+
+
+def resolve(session: Session, actor: Actor, item_id: int, decision: str, note: str | None,
+            choices: dict[str, str] | None) -> dict:
+    require(actor, Permission.REVIEW)
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    if not item.open:
+        raise Conflict("this item has already been resolved", field="item_id")
+    if decision == "reject":
+        if not (note or "").strip():
+            raise InvalidInput("say why the item is rejected", field="note")
+    elif decision == "pick":
+        item.resolved_values = _pick(session, actor, item, choices or {})
+    elif decision == "accept":
+        _accept(session, actor, item)
+    item.open, item.resolution, item.resolution_note = False, decision, note
+    item.resolved_at, item.resolved_by = utcnow(), actor.user_id
+    audit.record(session, actor, "review.resolve", item.case_id, decision)
+    return item_view(item)
+
+
+def _accept(session: Session, actor: Actor, item: ReviewItem) -> None:
+    if item.category == OpStatus.conflict_soft.value:
+        return  # already applied; accepting clears the flag
+    if item.category == OpStatus.conflict_hard.value:
+        raise InvalidInput("a hard conflict is resolved by picking a value for each field", field="decision")
+    op = Op.from_wire(item.op)
+    if item.reason not in ACCEPTABLE or op.kind not in (OpKind.record_home_visit.value,
+                                                        OpKind.record_address_check.value):
+        raise InvalidInput("only a visit or address check kept for scope or closure can be accepted; "
+                           "reject it with a reason instead", field="decision")
+    enquiry = record_enquiry(session, actor, item.case_id, enquiry_data(op), op_id=op.op_id)
+    row = session.get(Enquiry, enquiry["id"])  # the fact is the officer's; the supervisor admits it
+    row.actor_id, row.device_id, row.flagged = item.officer_id, item.device_id, f"accepted:{item.reason}"
+
+
+def _pick(session: Session, actor: Actor, item: ReviewItem, choices: dict[str, str]) -> dict:
+    if item.category != OpStatus.conflict_hard.value:
+        raise InvalidInput("only hard conflicts have values to pick", field="decision")
+    values = item.values or {}
+    if set(choices) != set(values) or not set(choices.values()) <= {"server", "device"}:
+        raise InvalidInput(f"choose 'server' or 'device' for each of: {', '.join(sorted(values))}",
+                           field="choices")
+    case = session.scalar(select(Case).where(Case.id == item.case_id).with_for_update())
+    chosen = {path: values[path][0 if pick == "server" else 1] for path, pick in choices.items()}
+    device_wins = {p: v for p, v in chosen.items() if choices[p] == "device"}
+    written = apply_changes(case, device_wins, today()) if device_wins else []
+    if written:
+        changes.bump(session, case, actor, "review_pick", written)
+    return chosen
+
+
+def item_view(r: ReviewItem) -> dict:
+    return {"id": r.id, "op_id": r.op_id, "device_id": r.device_id, "officer_id": r.officer_id,
+            "case_id": r.case_id, "category": r.category, "reason": r.reason, "detail": r.detail, "op": r.op,
+            "values": r.values, "created_at": r.created_at, "open": r.open, "resolution": r.resolution,
+            "resolution_note": r.resolution_note, "resolved_at": r.resolved_at, "resolved_by": r.resolved_by,
+            "resolved_values": r.resolved_values}
