@@ -7,9 +7,11 @@ the officer can fix it on the spot instead of a supervisor finding it quarantine
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -138,23 +140,15 @@ def _measure(source: str | os.PathLike[str] | bytes) -> tuple[str, int]:
     return digest.hexdigest(), total
 
 
-class _source:
-    """Context manager giving bytes or an open binary file, so photos stream from disk into the store."""
-
-    def __init__(self, source: str | os.PathLike[str] | bytes) -> None:
-        self.source = source
-        self.handle: BinaryIO | None = None
-
-    def __enter__(self) -> Any:
-        if isinstance(self.source, (bytes, bytearray, memoryview)):
-            import io
-            return io.BytesIO(bytes(self.source))
-        try:
-            self.handle = open(self.source, "rb")
-        except OSError as exc:
-            raise CaptureError(f"cannot read photo {self.source}: {exc.strerror or exc}") from None
-        return self.handle
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
+@contextmanager
+def _source(source: str | os.PathLike[str] | bytes) -> Iterator[BinaryIO]:
+    """Bytes as a stream, or the open file, so a photo streams from disk into the store without a copy."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield io.BytesIO(bytes(source))
+        return
+    try:
+        handle = open(source, "rb")
+    except OSError as exc:
+        raise CaptureError(f"cannot read photo {source}: {exc.strerror or exc}") from None
+    with handle:
+        yield handle

@@ -38,5 +38,7 @@ def init_api(app: Flask) -> Api:
     for module in (auth, cases, referrals, enquiries, actions, assignments, calendar, users, audit, devices, sync,
                    review):
         api.register_blueprint(module.blp)
+    from . import uploads  # tus is headers and bytes, not JSON: a plain Flask blueprint, outside OpenAPI
+    app.register_blueprint(uploads.bp)
     register_problem_handlers(app)
     return api

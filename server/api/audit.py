@@ -4,12 +4,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
-from flask_smorest import Blueprint
 
 from ..service import audit
-from .context import BEARER, run
+from .context import BEARER, PagedBlueprint, run
 
-blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Audit log")
+blp = PagedBlueprint("audit", __name__, url_prefix="/api/audit", description="Audit log")
 
 
 class AuditQuerySchema(ma.Schema):

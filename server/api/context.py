@@ -5,6 +5,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
 
 from ..domain.errors import PreconditionRequired, VersionMismatch
 from ..service.security import authenticate
@@ -35,13 +37,10 @@ def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(session, actor, *args, **kwargs)
 
 
-def run_device(fn: Callable[..., T], *args: Any, snapshot: bool = False, **kwargs: Any) -> T:
+def run_device(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """A sync request: the protocol version is checked first; retired devices get this far (to push)."""
     check_protocol_version(request.headers.get(PROTOCOL_HEADER))
     with uow().transaction() as session:
-        if snapshot and session.get_bind().dialect.name == "postgresql":
-            # One snapshot for the whole pull: scope, changes and the change-log top agree.
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         actor = authenticate(session, bearer_token())
         return fn(session, actor, *args, **kwargs)
 
@@ -71,3 +70,20 @@ def etag_for(version: int) -> str:
 
 IF_MATCH_PARAM = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
                   "description": "the ETag from the last read of the case"}
+
+
+class PagedBlueprint(Blueprint):
+    """A Blueprint whose X-Pagination header is documented as what it carries: a JSON object.
+
+    flask-smorest documents the header with an object `schema`, which in OpenAPI 3 means the simple
+    style (`total,3,page,1`), not the JSON text it sends; `content` is how OpenAPI 3 describes a JSON header.
+    """
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        if spec.openapi_version.major < 3:
+            return super()._document_pagination_metadata(spec, resp_doc)
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata (JSON)",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+        return None

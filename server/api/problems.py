@@ -5,6 +5,7 @@ import logging
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError, TooManyAttempts, Unauthenticated
@@ -29,7 +30,7 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
-    resp = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     return resp
 
 
@@ -64,7 +65,31 @@ def _flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+PROBLEM_JSON = "application/problem+json"
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document_problem_responses(app: Flask) -> None:
+    """Document error responses as `application/problem+json`, the content type they are sent with.
+
+    flask-smorest documents its error responses (DEFAULT_ERROR, UNPROCESSABLE_ENTITY, ...) with its default
+    content type, application/json; a client or a contract test reading the spec would then reject every
+    problem this API sends. Rewrites the registered and the lazily registered response components whose body is
+    a Problem, so it also covers those referenced by blueprints registered later.
+    """
+    for entry in app.extensions.get("flask-smorest", {}).get("apis", {}).values():
+        components = entry["ext_obj"].spec.components
+        for table in (components.responses, components.responses_lazy):
+            for response in table.values():
+                content = response.get("content") or {}
+                body = content.get("application/json")
+                if body is not None and body.get("schema") == _PROBLEM_REF:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+
+
 def register_problem_handlers(app: Flask) -> None:
+    document_problem_responses(app)
+
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         resp = problem(err.status, err.code, err.title, err.detail, field=err.field, rule=err.rule)
@@ -82,6 +107,15 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         return http_problem(err)
+
+    @app.errorhandler(DBAPIError)
+    def _database(err: DBAPIError):
+        # Serialisation failures and deadlocks are transient: nothing was saved, the client may simply retry.
+        if getattr(err.orig, "sqlstate", None) in ("40001", "40P01"):
+            resp = problem(503, "busy", "The register is busy; try again", "nothing was saved")
+            resp.headers["Retry-After"] = "1"
+            return resp
+        return _unexpected(err)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

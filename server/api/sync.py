@@ -25,7 +25,9 @@ SYNC_DOC = {"security": BEARER, "parameters": [PROTOCOL_PARAM]}
 @blp.doc(**SYNC_DOC)
 def pull_changes(query):
     """Case snapshots changed since the cursor, removals, the next cursor and whether more remain."""
-    return run_device(pull.pull, query.get("cursor"), query["limit"], snapshot=True)
+    uow = current_app.extensions["cme"]["uow"]
+    actor = run_device(lambda session, actor: actor)
+    return pull.pull(uow, actor, query.get("cursor"), query["limit"])
 
 
 @blp.route("/push", methods=["POST"])

@@ -1,6 +1,8 @@
 """Use cases on the case register: create, read, list with filters, update with a version check."""
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,7 +36,7 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
     now = utcnow()
     if data.get("dob") and data["dob"] > london_today():
         raise InvalidInput("date of birth is in the future", field="dob")
-    case = Case(reference=f"PENDING-{now.timestamp()}", version=0, status=status.value, created_at=now, updated_at=now,
+    case = Case(reference=f"P-{uuid.uuid4().hex[:16]}", version=0, status=status.value, created_at=now, updated_at=now,
                 first_name=data["first_name"], last_name=data["last_name"], dob=data["dob"],
                 risk_factors=[], vulnerable_groups=[], eal=False, fsm=False, sen_status="none",
                 cp=False, cin=False, cic=False)

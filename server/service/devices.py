@@ -36,7 +36,7 @@ def enrol(session: Session, username: str, password: str, device_name: str,
             "offline_ttl_seconds": offline_ttl, "server_time": now}
 
 
-def device_of(session: Session, actor: Actor) -> Device:
+def device_of(session: Session, actor: Actor, *, touch: bool = True) -> Device:
     """The device making a sync request; sync is for enrolled devices only."""
     require(actor, Permission.SYNC)
     if actor.device_id is None:
@@ -44,7 +44,8 @@ def device_of(session: Session, actor: Actor) -> Device:
     device = session.get(Device, actor.device_id)
     if device is None or device.officer_id != actor.user_id:
         raise Unauthenticated("unknown device")
-    device.last_seen_at = utcnow()
+    if touch:
+        device.last_seen_at = utcnow()
     return device
 
 

@@ -13,10 +13,11 @@ from . import audit
 from .clock import utcnow
 from .devices import device_of
 from .snapshots import snapshot
+from .uow import UnitOfWork
 
 
-def active_device(session: Session, actor: Actor) -> Device:
-    device = device_of(session, actor)
+def active_device(session: Session, actor: Actor, *, touch: bool = True) -> Device:
+    device = device_of(session, actor, touch=touch)
     if device.status == "retired":
         raise DeviceRetired("this device is retired: push pending work, then erase")
     return device
@@ -29,30 +30,51 @@ def scope(session: Session, officer_id: int) -> dict[int, Assignment]:
     return {a.case_id: a for a in rows}
 
 
-def pull(session: Session, actor: Actor, cursor_text: str | None, limit: int) -> dict:
-    device = active_device(session, actor)
+def pull(uow: UnitOfWork, actor: Actor, cursor_text: str | None, limit: int) -> dict:
+    """Read a page from one snapshot, then record what was sent in a second, short transaction.
+
+    Keeping the snapshot read-only matters on PostgreSQL: writing under REPEATABLE READ next to busy writers
+    fails with serialisation errors (foreign-key checks on freshly updated cases)."""
+    with uow.transaction(snapshot=True) as session:
+        page = _read_page(session, actor, cursor_text, limit)
+    with uow.transaction() as session:
+        device = active_device(session, actor)
+        _record_page(session, actor, device, page)
+    return page["response"]
+
+
+def _read_page(session: Session, actor: Actor, cursor_text: str | None, limit: int) -> dict:
+    device = active_device(session, actor, touch=False)
     cursor = decode_cursor(cursor_text)
     if cursor.scope_epoch != device.scope_epoch:  # the server asked this device to rebuild its scope
-        session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device.id))
-        return _response(device, [], [], encode_cursor(0, device.scope_epoch), more=True, resync=True)
+        response = _response(device, [], [], encode_cursor(0, device.scope_epoch), more=True, resync=True)
+        return {"response": response, "forget_all": True, "sent": []}
     in_scope = scope(session, actor.user_id)
-    removed = _removals(session, device, in_scope)
+    held = set(session.scalars(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
+    removed = sorted(held - set(in_scope))
     case_ids, last_seq, more = _changed_cases(session, cursor.change_seq, set(in_scope), limit)
     cases = [session.get(Case, cid) for cid in case_ids]
     snapshots = [snapshot(session, c, in_scope[c.id]) for c in cases]
-    _remember(session, device, cases)
-    audit.record_many(session, actor, "sync.pull", case_ids)
-    return _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
-                     resync=False)
+    response = _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
+                         resync=False)
+    return {"response": response, "forget_all": False, "sent": [(c.id, c.version) for c in cases]}
 
 
-def _removals(session: Session, device: Device, in_scope: dict[int, Assignment]) -> list[int]:
-    held = set(session.scalars(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
-    gone = sorted(held - set(in_scope))
-    if gone:
-        session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device.id,
-                                                    DeviceHolding.case_id.in_(gone)))
-    return gone
+def _record_page(session: Session, actor: Actor, device: Device, page: dict) -> None:
+    """Remember what the device may now hold, so later pulls can tell it what to remove."""
+    forget = delete(DeviceHolding).where(DeviceHolding.device_id == device.id)
+    if page["forget_all"]:
+        session.execute(forget)
+        return
+    if page["response"]["removed"]:
+        session.execute(forget.where(DeviceHolding.case_id.in_(page["response"]["removed"])))
+    for case_id, version in page["sent"]:
+        holding = session.get(DeviceHolding, (device.id, case_id))
+        if holding is None:
+            session.add(DeviceHolding(device_id=device.id, case_id=case_id, version=version))
+        else:
+            holding.version = version
+    audit.record_many(session, actor, "sync.pull", [cid for cid, _ in page["sent"]])
 
 
 def _changed_cases(session: Session, after: int, in_scope: set[int], limit: int) -> tuple[list[int], int, bool]:
@@ -72,15 +94,6 @@ def _changed_cases(session: Session, after: int, in_scope: set[int], limit: int)
     if len(rows) > limit:
         return [cid for cid, _ in page], page[-1][1], True
     return [cid for cid, _ in page], max(after, top), False  # past other officers' changes too
-
-
-def _remember(session: Session, device: Device, cases: list[Case]) -> None:
-    for case in cases:
-        holding = session.get(DeviceHolding, (device.id, case.id))
-        if holding is None:
-            session.add(DeviceHolding(device_id=device.id, case_id=case.id, version=case.version))
-        else:
-            holding.version = case.version
 
 
 def _response(device: Device, cases: list[dict], removed: list[int], cursor: str, *, more: bool,

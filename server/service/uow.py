@@ -16,8 +16,11 @@ class UnitOfWork:
         self.blobs = blobs
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, snapshot: bool = False) -> Iterator[Session]:
+        """One transaction; `snapshot` reads everything from one snapshot (REPEATABLE READ on PostgreSQL)."""
         session: Session = self.session_factory()
+        if snapshot and session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
             yield session
             session.commit()

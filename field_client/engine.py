@@ -1,0 +1,293 @@
+"""The sync engine: drives `sync/` and the encrypted store (DESIGN "Sync protocol principles", PROTOCOL.md).
+
+One `sync()`:
+1. push the outbox in batches: record ops first, and attach_photo ops whose photo is already uploaded; an op
+   leaves the outbox when the server answers anything for it, and stays on network errors, 5xx and 429;
+2. upload pending photos (tus, resuming from the saved offset), then push the attach ops that became ready;
+3. purge cases that left scope once nothing for them is pending;
+4. pull pages until `more` is false, each page and its cursor in one store transaction; `resync` rebuilds;
+5. compare a digest of the holdings with the server's; on mismatch resync once and check again.
+Device control: revoked -> the store is erased at once; retired -> everything pending is pushed, goodbye is said,
+and the store is erased. A sync that succeeds records the contact time that the offline time-to-live counts from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from marshmallow import ValidationError
+
+from field_client import photos, state
+from field_client.capture import Capture
+from field_client.holdings import Holdings, parse_page
+from field_client.photos import PhotoUploader
+from field_client.store import OutboxItem, Store
+from field_client.transport import TransportError
+from schemas import CheckResponseSchema, PushResponseSchema
+from sync.cursor import decode_cursor
+from sync.errors import CursorInvalid, DeviceLocked, DeviceRetired, DeviceRevoked, ResyncRequired, SyncError
+from sync.vocabulary import DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, OpKind, OpStatus
+
+Progress = Callable[[str, int, int | None], None]
+NOTABLE = frozenset({OpStatus.clash, OpStatus.conflict_soft, OpStatus.conflict_hard, OpStatus.quarantined})
+CLOCK_SKEW = timedelta(minutes=15)  # a clock wound back further than this before the last contact locks too
+MAX_RESYNCS = 4  # per sync; a server that keeps asking is a fault, not a reason to loop
+
+
+class RetirementIncomplete(SyncError):
+    """Client-side only: the device is retired but some ops could not be sent yet, so it did not wipe."""
+
+    code = "retirement-incomplete"
+    title = "Device is retired; pending work could not be sent yet"
+    http_status = 409
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    statuses: dict[str, int] | None = None
+    photos_uploaded: int = 0
+    photos_failed: int = 0
+    cases_received: int = 0
+    purged: int = 0
+    leaving: int = 0
+    resyncs: int = 0
+    consistent: bool | None = None
+    retired: bool = False
+    pending: int = 0
+
+    def count(self, status: str) -> None:
+        self.statuses = self.statuses or {}
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.pushed += 1
+
+
+def _short(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+class SyncEngine:
+    def __init__(self, store: Store, transport: Any, clock: Callable[[], datetime] = state.local_now,
+                 sleep: Callable[[float], None] = time.sleep, *, push_batch: int = 100,
+                 pull_limit: int = DEFAULT_PULL_LIMIT, rng: Any = None) -> None:
+        self.store, self.transport, self.clock = store, transport, clock
+        self.push_batch = max(1, min(push_batch, MAX_PUSH_OPS))
+        self.pull_limit = pull_limit
+        self.holdings = Holdings(store)
+        self.capture = Capture(store, clock)
+        self.uploader = PhotoUploader(store, transport, sleep, rng=rng) if transport is not None else None
+        self.erased = False
+
+    # ---- offline time-to-live ----------------------------------------------------------------------
+    def locked(self, now: datetime | None = None) -> bool:
+        """True when the device has not reached the server within its offline TTL (or its clock went back)."""
+        now = now or self.clock()
+        ttl = self.store.get_state(state.OFFLINE_TTL)
+        last = state.parse_time(self.store.get_state(state.LAST_CONTACT))
+        if not isinstance(ttl, int) or last is None or now < last - CLOCK_SKEW:
+            return True
+        return (now - last).total_seconds() > ttl
+
+    def require_unlocked(self) -> None:
+        if self.locked():
+            raise DeviceLocked("offline too long: run `sync` to reach the server before using case data")
+
+    # ---- reading and capture (refused while locked) -----------------------------------------------
+    def cases(self) -> list[dict[str, Any]]:
+        self.require_unlocked()
+        return self.holdings.all()
+
+    def case(self, case_id: int) -> dict[str, Any] | None:
+        self.require_unlocked()
+        return self.holdings.get(case_id)
+
+    def outbox(self) -> list[OutboxItem]:
+        self.require_unlocked()
+        return self.store.pending()
+
+    def record_visit(self, *args: Any, **kwargs: Any) -> str:
+        """See `Capture.record_visit`; returns the op id."""
+        self.require_unlocked()
+        return self.capture.record_visit(*args, **kwargs)
+
+    def record_address_check(self, *args: Any, **kwargs: Any) -> str:
+        self.require_unlocked()
+        return self.capture.record_address_check(*args, **kwargs)
+
+    def add_photo(self, *args: Any, **kwargs: Any) -> str:
+        self.require_unlocked()
+        return self.capture.add_photo(*args, **kwargs)
+
+    def propose_change(self, case_id: int, changes: dict[str, Any]) -> str:
+        self.require_unlocked()
+        return self.capture.propose_change(case_id, changes)
+
+    def acknowledge_assignment(self, case_id: int) -> str:
+        self.require_unlocked()
+        return self.capture.acknowledge_assignment(case_id)
+
+    # ---- sync --------------------------------------------------------------------------------------
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        report = SyncReport()
+        try:
+            try:
+                self._sync_steps(report, progress)
+            except DeviceRetired:
+                self._retire(report, progress)
+                return report
+        except DeviceRevoked:
+            self._erase()
+            raise
+        now = state.utc_iso(self.clock())
+        with self.store.transaction():
+            self.store.set_state(state.LAST_CONTACT, now)
+            self.store.set_state(state.LAST_SYNC_AT, now)
+        report.pending = len(self.store.pending())
+        report.leaving = len(self.holdings.leaving())
+        return report
+
+    def _sync_steps(self, report: SyncReport, progress: Progress | None) -> None:
+        self._send_all(report, progress)
+        report.purged += self.holdings.purge_leaving()
+        self._pull_all(report, progress)
+        self._check(report, progress)
+
+    def _send_all(self, report: SyncReport, progress: Progress | None) -> None:
+        self._push_ready(report, progress)
+        report.photos_uploaded, report.photos_failed = self.uploader.upload_all(progress)
+        if report.photos_uploaded:
+            self._push_ready(report, progress)
+
+    def _retire(self, report: SyncReport, progress: Progress | None) -> None:
+        self._send_all(report, progress)
+        left = self.store.pending()
+        if left:
+            raise RetirementIncomplete(f"this device is retired but {len(left)} operation(s) are not sent yet; "
+                                       "sync again when the connection is better")
+        self.transport.goodbye()
+        self._erase()
+        report.retired = True
+
+    def _erase(self) -> None:
+        if not self.erased:
+            self.store.erase()
+            self.erased = True
+
+    # ---- push ----------------------------------------------------------------------------------------
+    def _ready(self) -> list[OutboxItem]:
+        return [item for item in self.store.pending()
+                if item.kind != OpKind.attach_photo or photos.is_done(self.store, item.op_id)]
+
+    def _push_ready(self, report: SyncReport, progress: Progress | None) -> None:
+        ready = self._ready()
+        for start in range(0, len(ready), self.push_batch):
+            self._push_batch(ready[start:start + self.push_batch], report)
+            if progress:
+                progress("push", min(start + self.push_batch, len(ready)), len(ready))
+
+    def _push_batch(self, items: list[OutboxItem], report: SyncReport) -> None:
+        try:
+            answer = self.transport.push([item.op for item in items])
+            results = PushResponseSchema().load(answer)["results"]
+        except (TransportError, ValidationError) as exc:
+            for item in items:
+                self.store.record_attempt(item.op_id, _short(exc))
+            if isinstance(exc, ValidationError):
+                raise TransportError("the server's push answer is malformed", retryable=False) from None
+            raise
+        by_id = {result["op_id"]: result for result in results}
+        answered = [item for item in items if item.op_id in by_id]
+        with self.store.transaction():
+            self.store.acknowledge([item.op_id for item in answered])
+            self._remember([(item, by_id[item.op_id]) for item in answered])
+            for item in answered:
+                if item.kind == OpKind.attach_photo:
+                    photos.forget(self.store, item.op_id)
+        for item in items:
+            if item.op_id in by_id:
+                report.count(by_id[item.op_id]["status"])
+            else:
+                self.store.record_attempt(item.op_id, "the server's answer had no result for this op")
+
+    def _remember(self, answered: list[tuple[OutboxItem, dict[str, Any]]]) -> None:
+        """Keep the verdicts a person must see (clash, conflicts, quarantines) for `status`, bounded."""
+        notable = [{"op_id": item.op_id, "kind": item.kind, "case_id": result.get("case_id") or item.op["case_id"],
+                    "status": result["status"], "reason": result.get("reason"), "detail": result.get("detail"),
+                    "fields": sorted(result.get("hard_fields") or {}), "at": state.utc_iso(self.clock())}
+                   for item, result in answered if result["status"] in NOTABLE]
+        if notable:
+            kept = self.store.get_state(state.RESULTS, []) + notable
+            self.store.set_state(state.RESULTS, kept[-state.MAX_RESULTS:])
+
+    # ---- pull and check ------------------------------------------------------------------------------
+    def _pull_all(self, report: SyncReport, progress: Progress | None) -> None:
+        cursor = self.store.get_state(state.CURSOR)
+        while True:
+            page = parse_page(self.transport.pull(cursor, self.pull_limit))
+            if page.resync:
+                self._resync(report, page.cursor)
+                cursor = self.store.get_state(state.CURSOR)
+                continue
+            stored, purged, kept = self.holdings.apply_page(page, state.utc_iso(self.clock()))
+            report.cases_received += stored
+            report.purged += purged
+            cursor = page.cursor
+            if progress:
+                progress("pull", report.cases_received, None)
+            if not page.more:
+                return
+
+    def _resync(self, report: SyncReport, server_cursor: str | None) -> None:
+        """Drop what is held (keeping cases with pending ops as leaving) and start again from the beginning."""
+        report.resyncs += 1
+        if report.resyncs > MAX_RESYNCS:
+            raise ResyncRequired("the server keeps asking for a resync; try again later")
+        self.holdings.reset(_start_cursor(server_cursor))
+
+    def _check(self, report: SyncReport, progress: Progress | None) -> None:
+        report.consistent = self._consistent()
+        if not report.consistent:
+            self._resync(report, None)
+            self._pull_all(report, progress)
+            report.consistent = self._consistent()
+
+    def _consistent(self) -> bool:
+        digest, count = self.holdings.digest()
+        try:
+            answer = CheckResponseSchema().load(self.transport.check(digest, count))
+        except ValidationError:
+            raise TransportError("the server's check answer is malformed", retryable=False) from None
+        return answer["match"] and not answer["resync"]
+
+    # ---- status ----------------------------------------------------------------------------------------
+    def status(self, now: datetime | None = None) -> dict[str, Any]:
+        """What `cme-field status` shows: no case data, so it is available while locked."""
+        now = now or self.clock()
+        get = self.store.get_state
+        last_pull = state.parse_time(get(state.LAST_PULL_AT))
+        uploads = photos.entries(self.store)
+        return {
+            "server": get(state.SERVER_URL), "device_id": get(state.DEVICE_ID),
+            "device_name": get(state.DEVICE_NAME), "officer_id": get(state.OFFICER_ID),
+            "last_sync": get(state.LAST_SYNC_AT), "last_contact": get(state.LAST_CONTACT),
+            "cursor_age_seconds": int((now - last_pull).total_seconds()) if last_pull else None,
+            "offline_ttl_seconds": get(state.OFFLINE_TTL), "locked": self.locked(now),
+            "held_cases": len(self.store.ids_and_versions(state.CASES)), "leaving": self.holdings.leaving(),
+            "pending_ops": len(self.store.pending()),
+            "pending_photos": sum(1 for entry in uploads.values() if not entry["done"]),
+            "photo_errors": [entry["error"] for entry in uploads.values() if entry.get("error")],
+            "results": get(state.RESULTS, []),
+        }
+
+
+def _start_cursor(server_cursor: str | None) -> str | None:
+    """The cursor a resync restarts from: the server's, when it points at the start of its new scope epoch."""
+    try:
+        return server_cursor if server_cursor and decode_cursor(server_cursor).change_seq == 0 else None
+    except CursorInvalid:
+        return None
+

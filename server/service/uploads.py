@@ -1,0 +1,335 @@
+"""Photo evidence: resumable uploads (tus 1.0, DESIGN principle 8), linking a stored photo to an enquiry, reading it.
+
+Decisions:
+- A PATCH body is streamed into a staging file *outside* any database transaction (a slow phone must not hold
+  SQLite's write lock or a PostgreSQL row lock), then appended under the upload's row lock if the offset still
+  matches. The database offset is the truth; the part on disk is cut back to it on every append.
+- hashlib cannot resume a running SHA-256 in another process, so on the last byte the whole part is re-hashed,
+  streaming, while it is copied into the blob store; a mismatch stores nothing and discards the upload.
+- Linking needs the blob *and* a completed upload of it by the same user: knowing a hash must not be enough
+  to attach (and then read) someone else's photo.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sync.ops import MAX_CAPTION, MAX_PHOTO_BYTES, PHOTO_CONTENT_TYPES
+from ..adapters.blobs import BlobMismatch, BlobStore, ChunkTooLarge, PartMissing, StagedChunk
+from ..adapters.models import Enquiry
+from ..adapters.upload_models import Photo, Upload
+from ..domain.access import Actor, Permission
+from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from ..domain.vocabulary import Role
+from . import audit
+from .access import load_case, may_see
+from .clock import as_utc, utcnow
+from .uow import UnitOfWork
+
+UPLOAD_TTL = timedelta(hours=24)
+MAX_CHUNK_BYTES = 8 * 1024 * 1024  # per PATCH; clients send photos in chunks no larger than this
+MAX_OPEN_UPLOADS = 50  # unfinished uploads per officer: bounds the disk one account can claim
+PURGE_BATCH = 100
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BadRequest(DomainError):
+    code, title, status = "bad-request", "The request is malformed", 400
+
+
+class UploadTooLarge(DomainError):
+    code, title, status = "upload-too-large", "The upload is too large", 413
+
+
+class UnsupportedMediaType(DomainError):
+    code, title, status = "unsupported-media-type", "That type of content is not accepted", 415
+
+
+class OffsetMismatch(DomainError):
+    code, title, status = "offset-mismatch", "Upload-Offset does not match the upload", 409
+
+
+class UploadGone(DomainError):
+    code, title, status = "upload-expired", "The upload has expired; start a new one", 410
+
+
+class ChecksumMismatch(DomainError):
+    code, title, status = "checksum-mismatch", "The chunk does not match its Upload-Checksum", 460
+
+
+class TooManyUploads(DomainError):
+    code, title, status = "too-many-uploads", "Too many unfinished uploads", 429
+
+
+class ChunkBody(Protocol):
+    """A request body to read; `disconnected` turns true if the client went away before its end."""
+
+    disconnected: bool
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class UploadState:
+    id: str
+    offset: int
+    length: int
+    expires_at: datetime
+    completed: bool
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    id: int
+    case_id: int
+    sha256: str
+    size: int
+    content_type: str
+
+
+def create_upload(session: Session, actor: Actor, blobs: BlobStore, *, length: int,
+                  metadata: dict[str, str]) -> UploadState:
+    """tus creation. Only officers upload evidence; the declared hash and type are checked before any byte."""
+    if actor.role != Role.OFFICER:
+        raise Forbidden("only attendance officers upload photos", rule="role:upload_photo")
+    if length < 1:
+        raise BadRequest("Upload-Length must be at least 1", field="Upload-Length")
+    if length > MAX_PHOTO_BYTES:
+        raise UploadTooLarge(f"a photo may be at most {MAX_PHOTO_BYTES} bytes", field="Upload-Length")
+    sha256 = _declared_sha256(metadata.get("sha256"))
+    content_type = (metadata.get("content_type") or "").strip().lower()
+    if content_type not in PHOTO_CONTENT_TYPES:
+        raise UnsupportedMediaType("content_type must be one of " + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+                                   field="content_type")
+    now = utcnow()
+    purge_expired(session, blobs, now)
+    if _open_uploads(session, actor.user_id, now) >= MAX_OPEN_UPLOADS:
+        raise TooManyUploads(f"finish or delete some of your {MAX_OPEN_UPLOADS} unfinished uploads first")
+    upload = Upload(id=uuid.uuid4().hex, owner_id=actor.user_id, device_id=actor.device_id, length=length,
+                    offset=0, sha256=sha256, content_type=content_type,
+                    filename=safe_filename(metadata.get("filename")), created_at=now, expires_at=now + UPLOAD_TTL)
+    session.add(upload)
+    session.flush()
+    return _state(upload)
+
+
+def upload_offset(session: Session, actor: Actor, upload_id: str) -> UploadState:
+    """tus HEAD: where to resume."""
+    return _state(_owned(session, actor, upload_id))
+
+
+def append_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, upload_id: str, *, offset: int,
+                 body: ChunkBody, declared_length: int | None, checksum: bytes | None) -> UploadState:
+    """tus PATCH. Takes a UnitOfWork, not a session: the body is read between two short transactions."""
+    with uow.transaction() as session:
+        upload = _owned(session, actor, upload_id)
+        _check_offset(upload, offset)
+        remaining = upload.length - upload.offset
+        if declared_length is not None and declared_length > remaining:
+            raise UploadTooLarge(f"the chunk runs past Upload-Length; {remaining} bytes remain",
+                                 field="Content-Length")
+    try:
+        staged = blobs.stage_chunk(upload_id, body, limit=remaining)
+    except ChunkTooLarge as err:
+        raise UploadTooLarge(f"the chunk runs past Upload-Length; {remaining} bytes remain",
+                             field="Content-Length") from err
+    truncated = body.disconnected or (declared_length is not None and staged.size < declared_length)
+    if checksum is not None and (truncated or staged.digest != checksum):
+        blobs.discard_staged(staged)  # tus checksum extension: the chunk is dropped, the offset stays
+        if truncated:
+            raise BadRequest("the chunk ended early, so its checksum cannot be verified; nothing was stored")
+        raise ChecksumMismatch("the chunk was discarded; send it again from the same offset",
+                               field="Upload-Checksum")
+    if staged.size == 0:
+        blobs.discard_staged(staged)
+        return upload_state_now(uow, actor, upload_id)
+    return _commit_chunk(uow, actor, blobs, staged, offset)
+
+
+def upload_state_now(uow: UnitOfWork, actor: Actor, upload_id: str) -> UploadState:
+    with uow.transaction() as session:
+        return upload_offset(session, actor, upload_id)
+
+
+def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: StagedChunk,
+                  offset: int) -> UploadState:
+    """Append under the row lock; on the last byte, verify and store the whole file."""
+    refused: DomainError | None = None
+    try:
+        with uow.transaction() as session:
+            upload = _owned(session, actor, staged.upload_id, for_update=True)
+            _check_offset(upload, offset)  # another PATCH may have won the race meanwhile
+            try:
+                upload.offset = blobs.append_staged(staged, offset)
+            except PartMissing:
+                refused = UploadGone("the upload's stored data was lost; start a new upload")
+                _discard(session, blobs, upload)
+            else:
+                if upload.offset == upload.length:
+                    refused = _complete(session, blobs, upload)
+            state = _state(upload)
+    finally:
+        blobs.discard_staged(staged)  # already gone when appended; a refused chunk leaves nothing behind
+    if refused is not None:
+        raise refused  # raised after commit, so that the discarded upload stays discarded
+    return state
+
+
+def _complete(session: Session, blobs: BlobStore, upload: Upload) -> DomainError | None:
+    with blobs.open_part(upload.id) as part:
+        try:
+            blobs.put_stream(part, expected_sha256=upload.sha256)
+        except BlobMismatch as err:
+            _discard(session, blobs, upload)
+            return InvalidInput(f"the file's SHA-256 is {err.actual}, not the declared {err.expected}; "
+                                "the upload was discarded", field="sha256")
+    upload.completed_at = utcnow()
+    blobs.delete_part(upload.id)  # before commit: a failed commit then shows as a lost part, never a stray one
+    return None
+
+
+def terminate_upload(session: Session, actor: Actor, blobs: BlobStore, upload_id: str) -> None:
+    """tus termination of an unfinished upload; a finished one is evidence and stays."""
+    upload = _owned(session, actor, upload_id, allow_expired=True)
+    if upload.completed_at is not None:
+        raise Conflict("the upload is complete and its photo is stored; it cannot be deleted")
+    _discard(session, blobs, upload)
+
+
+def purge_expired(session: Session, blobs: BlobStore, now: datetime) -> int:
+    """Remove unfinished uploads past their expiry, rows and parts; returns how many went."""
+    expired = list(session.scalars(select(Upload).where(
+        Upload.expires_at <= now, Upload.completed_at.is_(None)).order_by(Upload.expires_at).limit(PURGE_BATCH)))
+    for upload in expired:
+        _discard(session, blobs, upload)
+    return len(expired)
+
+
+def link_photo(session: Session, actor: Actor, *, enquiry_id: int, sha256: str, size: int, content_type: str,
+               caption: str | None, op_id: str | None, blobs: BlobStore | None = None) -> dict:
+    """Attach a stored photo to an enquiry as evidence; the same op_id returns its first result.
+
+    The caller records the case change (the push service bumps the version once per op). `blobs` defaults to
+    the current app's store.
+    """
+    sha256 = sha256.lower() if isinstance(sha256, str) else ""
+    if op_id is not None:
+        earlier = session.scalar(select(Photo).where(Photo.op_id == op_id))
+        if earlier is not None:
+            if (earlier.enquiry_id, earlier.sha256, earlier.linked_by) != (enquiry_id, sha256, actor.user_id):
+                raise Conflict("this op_id already linked a different photo", field="op_id")
+            return photo_view(earlier)
+    enquiry = session.get(Enquiry, enquiry_id)
+    if enquiry is None:
+        raise NotFound(f"no enquiry {enquiry_id}")
+    case = load_case(session, actor, enquiry.case_id, Permission.RECORD_ENQUIRY)
+    _check_link_fields(sha256, size, content_type, caption)
+    _check_possession(session, actor, blobs or _app_blobs(), sha256, size)
+    photo = Photo(enquiry_id=enquiry.id, case_id=case.id, sha256=sha256, size=size, content_type=content_type,
+                  caption=caption, op_id=op_id, linked_by=actor.user_id, linked_at=utcnow())
+    session.add(photo)
+    session.flush()
+    audit.record(session, actor, "photo.link", case.id, detail=f"photo:{photo.id}")
+    return photo_view(photo)
+
+
+def open_photo(session: Session, actor: Actor, photo_id: int) -> PhotoFile:
+    """A linked photo's details for whoever may see its case (404 for everyone else); the read is audited."""
+    photo = session.get(Photo, photo_id)
+    if photo is None or not may_see(session, actor, photo.case_id):
+        raise NotFound(f"no photo {photo_id}")
+    audit.record(session, actor, "photo.read", photo.case_id, detail=f"photo:{photo.id}")
+    return PhotoFile(photo.id, photo.case_id, photo.sha256, photo.size, photo.content_type)
+
+
+def photo_view(photo: Photo) -> dict:
+    return {"id": photo.id, "enquiry_id": photo.enquiry_id, "case_id": photo.case_id,
+            "sha256": photo.sha256, "size": photo.size, "content_type": photo.content_type,
+            "caption": photo.caption}
+
+
+def safe_filename(raw: str | None) -> str | None:
+    """Keep only a printable basename of at most 200 characters; it is shown to people, never used as a path."""
+    if not raw:
+        return None
+    base = re.split(r"[\\/]", raw)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    return base[:200] or None
+
+
+def _declared_sha256(value: str | None) -> str:
+    sha = (value or "").strip().lower()
+    if not _SHA256.match(sha):
+        raise InvalidInput("Upload-Metadata must carry sha256: the file's SHA-256 as 64 hex characters",
+                           field="sha256")
+    return sha
+
+
+def _check_link_fields(sha256: str, size: int, content_type: str, caption: str | None) -> None:
+    if not _SHA256.match(sha256):
+        raise InvalidInput("sha256 must be 64 lowercase hex characters", field="sha256")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_PHOTO_BYTES:
+        raise InvalidInput(f"size must be an integer from 1 to {MAX_PHOTO_BYTES}", field="size")
+    if content_type not in PHOTO_CONTENT_TYPES:
+        raise InvalidInput("content_type must be one of " + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+                           field="content_type")
+    if caption is not None and (not isinstance(caption, str) or len(caption) > MAX_CAPTION):
+        raise InvalidInput(f"caption must be text of at most {MAX_CAPTION} characters", field="caption")
+
+
+def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: str, size: int) -> None:
+    if not blobs.exists(sha256) or blobs.size(sha256) != size:
+        raise InvalidInput("no stored photo has this sha256 and size; upload it first", field="sha256")
+    mine = session.scalar(select(Upload.id).where(
+        Upload.owner_id == actor.user_id, Upload.sha256 == sha256, Upload.completed_at.is_not(None)).limit(1))
+    if mine is None:
+        raise InvalidInput("you have not uploaded a photo with this sha256; upload it first", field="sha256")
+
+
+def _owned(session: Session, actor: Actor, upload_id: str, *, for_update: bool = False,
+           allow_expired: bool = False) -> Upload:
+    """The actor's own upload; anyone else's, or none, is 404. Past expiry (and unfinished) it is 410."""
+    stmt = select(Upload).where(Upload.id == upload_id)
+    upload = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if upload is None or upload.owner_id != actor.user_id:
+        raise NotFound(f"no upload {upload_id}")
+    if not allow_expired and upload.completed_at is None and as_utc(upload.expires_at) <= utcnow():
+        raise UploadGone(f"upload {upload_id} expired at {as_utc(upload.expires_at).isoformat()}")
+    return upload
+
+
+def _check_offset(upload: Upload, offset: int) -> None:
+    if offset != upload.offset:
+        raise OffsetMismatch(f"the upload is at offset {upload.offset}, not {offset}; HEAD it and resume",
+                             field="Upload-Offset")
+
+
+def _discard(session: Session, blobs: BlobStore, upload: Upload) -> None:
+    session.delete(upload)
+    session.flush()
+    blobs.delete_part(upload.id)
+
+
+def _open_uploads(session: Session, owner_id: int, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Upload).where(
+        Upload.owner_id == owner_id, Upload.completed_at.is_(None), Upload.expires_at > now)) or 0
+
+
+def _state(upload: Upload) -> UploadState:
+    return UploadState(upload.id, upload.offset, upload.length, as_utc(upload.expires_at),
+                       upload.completed_at is not None)
+
+
+def _app_blobs() -> BlobStore:
+    from flask import current_app  # only when the caller (the push service, in a request) passes no store
+
+    from ..adapters.blobs import blob_store_for
+
+    return blob_store_for(current_app)

@@ -1,0 +1,123 @@
+"""Capture, offline: every op is judged by sync.ops.validate_payload before it is queued; invalid -> nothing queued."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+import pytest
+
+from field_client import photos, state
+from field_client.capture import CaptureError
+from sync.ops import Op, validate_payload
+from tests.unit.field_client.fake_sync_server import make_case
+from tests.unit.field_client.field_fixtures import (  # noqa: F401  (fixtures)
+    clock, engine, server, sleeps, store,
+)
+
+NEW_ADDRESS = {"line1": "2 New Road", "town": "Chatham", "postcode": "ME4 6AB"}
+
+
+@pytest.fixture
+def held(store):
+    store.put(state.CASES, "1", 3, make_case(1, version=3))
+
+
+def only_op(store) -> dict:
+    [item] = store.pending()
+    return item.op
+
+
+def test_visit_is_queued_as_a_valid_op_with_device_time_and_offset(engine, store, held):
+    op_id = engine.record_visit(1, "family_spoken_to", notes="Mother says at grandparents'",
+                                person_spoken_to="Mother", notice_left=False)
+    op = only_op(store)
+    assert uuid.UUID(op_id).version == 4 and op["op_id"] == op_id
+    assert op["device_time"] == "2025-06-02T09:30:00+01:00"
+    assert op["payload"] == {"visited_at": "2025-06-02T09:30:00+01:00", "outcome": "family_spoken_to",
+                             "notes": "Mother says at grandparents'", "notice_left": False,
+                             "person_spoken_to": "Mother"}
+    assert validate_payload(Op.from_wire(op)) == []
+    assert store.get(state.VISITS, op_id)["case_id"] == 1
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"outcome": "gone_fishing"}, "payload.outcome"),
+    ({"outcome": "new_address_obtained"}, "payload.new_address"),
+    ({"outcome": "no_answer", "visited_at": "2025-06-02T09:30:00"}, "payload.visited_at"),
+    ({"outcome": "no_answer", "notes": "x" * 4001}, "payload.notes"),
+    ({"outcome": "new_address_obtained", "new_address": {"line1": "1 A St", "postcode": "NOPE"}},
+     "payload.new_address"),
+])
+def test_invalid_visit_is_refused_and_nothing_is_queued(engine, store, held, kwargs, field):
+    with pytest.raises(CaptureError) as caught:
+        engine.record_visit(1, **kwargs)
+    assert field in str(caught.value) and caught.value.problems
+    assert store.pending() == [] and store.list(state.VISITS) == []
+
+
+def test_visit_with_new_address_and_aware_datetime(engine, store, held):
+    engine.record_visit(1, "new_address_obtained", visited_at=datetime.fromisoformat("2025-06-01T17:05:00+01:00"),
+                        new_address=NEW_ADDRESS)
+    assert only_op(store)["payload"]["new_address"] == NEW_ADDRESS
+
+
+def test_capture_on_a_case_not_held_is_refused(engine, store):
+    with pytest.raises(CaptureError, match="case 42 is not on this device"):
+        engine.record_visit(42, "no_answer")
+    assert store.pending() == []
+
+
+def test_address_check(engine, store, held):
+    engine.record_address_check(1, "council_tax", "new_address_found", new_address=NEW_ADDRESS)
+    op = only_op(store)
+    assert op["kind"] == "record_address_check" and op["payload"]["checked_at"] == "2025-06-02T09:30:00+01:00"
+    with pytest.raises(CaptureError, match="payload.source"):
+        engine.record_address_check(1, "gossip", "no_record")
+
+
+def test_propose_change_carries_the_held_version(engine, store, held):
+    engine.propose_change(1, {"contact_phone": "01632 960111", "carers.7.email": "bea@example.org"})
+    op = only_op(store)
+    assert op["base_version"] == 3 and op["kind"] == "propose_case_change"
+    with pytest.raises(CaptureError, match="payload.changes.child.first_name"):
+        engine.propose_change(1, {"child.first_name": "Eve"})
+    assert len(store.pending()) == 1
+
+
+def test_acknowledge_assignment_names_the_assignment(engine, store, held):
+    engine.acknowledge_assignment(1)
+    assert only_op(store)["payload"] == {"assignment_id": 101}
+
+
+def test_photo_from_a_file_is_stored_encrypted_with_its_digest(engine, store, held, tmp_path):
+    visit = engine.record_visit(1, "no_answer")
+    path = tmp_path / "door.jpg"
+    path.write_bytes(b"\xff\xd8" + b"j" * 4000)
+    photo_op = engine.add_photo(visit, path, "image/jpeg", caption="Card through the door")
+    attach = store.pending()[1].op
+    assert attach["op_id"] == photo_op and attach["case_id"] == 1
+    assert attach["payload"] == {"visit_op_id": visit, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                 "size": 4002, "content_type": "image/jpeg", "caption": "Card through the door"}
+    assert store.read_photo(photo_op) == path.read_bytes()
+    assert photos.entries(store)[photo_op]["done"] is False
+
+
+@pytest.mark.parametrize("visit, content_type, message", [
+    ("not-a-visit", "image/jpeg", "visit not-a-visit is not on this device"),
+    (None, "image/gif", "payload.content_type"),
+])
+def test_invalid_photo_stores_nothing(engine, store, held, visit, content_type, message):
+    visit = visit or engine.record_visit(1, "no_answer")
+    with pytest.raises(CaptureError, match=message):
+        engine.add_photo(visit, b"GIF89a...", content_type)
+    assert [item.kind for item in store.pending()] in ([], ["record_home_visit"])
+    assert photos.entries(store) == {}
+    assert store._db().execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 0
+
+
+def test_missing_photo_file_is_a_capture_error(engine, store, held, tmp_path):
+    visit = engine.record_visit(1, "no_answer")
+    with pytest.raises(CaptureError, match="cannot read photo"):
+        engine.add_photo(visit, tmp_path / "nope.jpg", "image/jpeg")
