@@ -14,8 +14,8 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from field_client import cli_capture, cli_cases, state
-from field_client.cli_common import CliFailure, Env, FieldGroup, console, make_session, secret
+from field_client import cli_capture, cli_cases, cli_common, state
+from field_client.cli_common import CliFailure, Env, FieldGroup, console, secret
 from field_client.engine import SyncReport
 from field_client.store import DEFAULT_KDF_N, Store
 from field_client.transport import Transport
@@ -49,7 +49,7 @@ def enrol(env: Env, server: str, username: str, device_name: str, allow_http: bo
     """Enrol this device (password: prompted or env CME_FIELD_PASSWORD) and create its encrypted store."""
     if Store.exists(env.home):
         raise CliFailure(f"a store already exists at {env.home}: this device is enrolled (erase it first)")
-    transport = Transport(server, session=make_session(), allow_insecure=allow_http)
+    transport = Transport(server, session=cli_common.make_session(), allow_insecure=allow_http)
     password = secret("CME_FIELD_PASSWORD", "Server password")
     passphrase = secret("CME_FIELD_PASSPHRASE", "New store passphrase", confirm=True)
     store = Store.create(env.home, passphrase, kdf_n=env.kdf_n)
