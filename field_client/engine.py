@@ -25,6 +25,7 @@ from field_client import photos, state
 from field_client.capture import Capture
 from field_client.holdings import Holdings, parse_page
 from field_client.photos import PhotoUploader
+from field_client.status import device_status
 from field_client.store import OutboxItem, Store
 from field_client.transport import TransportError
 from schemas import CheckResponseSchema, PushResponseSchema
@@ -132,6 +133,8 @@ class SyncEngine:
 
     # ---- sync --------------------------------------------------------------------------------------
     def sync(self, progress: Progress | None = None) -> SyncReport:
+        if self.transport is None:
+            raise ValueError("this engine was made without a transport: it cannot sync")
         report = SyncReport()
         try:
             try:
@@ -179,8 +182,9 @@ class SyncEngine:
 
     # ---- push ----------------------------------------------------------------------------------------
     def _ready(self) -> list[OutboxItem]:
+        uploads = photos.entries(self.store)
         return [item for item in self.store.pending()
-                if item.kind != OpKind.attach_photo or photos.is_done(self.store, item.op_id)]
+                if item.kind != OpKind.attach_photo or uploads.get(item.op_id, {}).get("done")]
 
     def _push_ready(self, report: SyncReport, progress: Progress | None) -> None:
         ready = self._ready()
@@ -265,23 +269,9 @@ class SyncEngine:
 
     # ---- status ----------------------------------------------------------------------------------------
     def status(self, now: datetime | None = None) -> dict[str, Any]:
-        """What `cme-field status` shows: no case data, so it is available while locked."""
+        """What `cme-field status` shows (see `field_client.status`); no case data, so allowed while locked."""
         now = now or self.clock()
-        get = self.store.get_state
-        last_pull = state.parse_time(get(state.LAST_PULL_AT))
-        uploads = photos.entries(self.store)
-        return {
-            "server": get(state.SERVER_URL), "device_id": get(state.DEVICE_ID),
-            "device_name": get(state.DEVICE_NAME), "officer_id": get(state.OFFICER_ID),
-            "last_sync": get(state.LAST_SYNC_AT), "last_contact": get(state.LAST_CONTACT),
-            "cursor_age_seconds": int((now - last_pull).total_seconds()) if last_pull else None,
-            "offline_ttl_seconds": get(state.OFFLINE_TTL), "locked": self.locked(now),
-            "held_cases": len(self.store.ids_and_versions(state.CASES)), "leaving": self.holdings.leaving(),
-            "pending_ops": len(self.store.pending()),
-            "pending_photos": sum(1 for entry in uploads.values() if not entry["done"]),
-            "photo_errors": [entry["error"] for entry in uploads.values() if entry.get("error")],
-            "results": get(state.RESULTS, []),
-        }
+        return device_status(self.store, self.holdings.leaving(), self.locked(now), now)
 
 
 def _start_cursor(server_cursor: str | None) -> str | None:

@@ -92,6 +92,8 @@ def error_for(response: requests.Response) -> Exception:
         return _sync_error(cls, detail)
     title = body.get("title") if isinstance(body.get("title"), str) else response.reason
     text = f"server answered {status} {title or ''}".rstrip() + (f": {detail}" if detail else "")
+    if status == 401:
+        text += " (the server no longer accepts this device's credentials: ask your supervisor)"
     return TransportError(text, retryable=is_retryable_status(status), status=status,
                           retry_after=_retry_after(response))
 

@@ -5,12 +5,19 @@ import os
 from pathlib import Path
 
 from flask import Flask, redirect
+from werkzeug.routing import IntegerConverter
 
 from .adapters.db import default_sqlite_url, make_engine, make_session_factory
 from .api import init_api
 from .service.uow import UnitOfWork
 
 API_TITLE = "CME register"
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**53)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -29,6 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
     if not app.config["BLOB_DIR"]:
         app.config["BLOB_DIR"] = str(Path(app.instance_path) / "blobs")
+    # Ids in paths fit a PostgreSQL bigint; anything larger is a plain 404, never a database error.
+    app.url_map.converters["int"] = BoundedIntConverter
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["cme"] = {"engine": engine, "uow": UnitOfWork(make_session_factory(engine))}
     init_api(app)
