@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         API_TITLE=API_TITLE, API_VERSION="1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",  # vendored: works offline
         MAX_CONTENT_LENGTH=1024 * 1024,  # JSON bodies; photo uploads set their own limit
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         BLOB_DIR=os.environ.get("CME_BLOB_DIR"),
