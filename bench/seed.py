@@ -74,3 +74,30 @@ def sync_headers(client) -> dict:
                                                      "device_name": "bench"}, headers={"CME-Sync-Protocol": "1"})
     token = resp.get_json()["device_token"]
     return {"CME-Sync-Protocol": "1", "Authorization": f"Bearer {token}"}
+
+
+def seed_officers(url: str, officers: int, cases_each: int) -> list[tuple[str, str]]:
+    """`officers` officers with `cases_each` assigned cases each; returns (username, password) pairs."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    digest = hash_password(PASSWORD)  # one hash for all: Argon2 is slow on purpose
+    names = [f"officer{i:03d}" for i in range(officers)]
+    with engine.begin() as conn:
+        lead = conn.execute(insert(User).returning(User.id), [{"username": "lead", "display_name": "lead",
+                            "role": "supervisor", "password_hash": digest, "active": True,
+                            "created_at": now}]).scalar_one()
+        ids = conn.execute(insert(User).returning(User.id), [
+            {"username": n, "display_name": n, "role": "officer", "password_hash": digest, "active": True,
+             "created_at": now} for n in names]).scalars().all()
+        total = officers * cases_each
+        conn.execute(insert(Case), [{**_case(i, now), "version": 2} for i in range(1, total + 1)])
+        conn.execute(insert(CaseChange), [{"case_id": i, "version": v, "at": now, "actor_id": lead,
+                                           "kind": k, "fields": []}
+                                          for i in range(1, total + 1) for v, k in ((1, "created"), (2, "assigned"))])
+        conn.execute(insert(Assignment), [{"case_id": i, "officer_id": ids[(i - 1) // cases_each],
+                                           "assigned_by": lead, "created_at": now} for i in range(1, total + 1)])
+    if engine.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
+        with engine.begin() as conn:
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"))
+    engine.dispose()
+    return [(n, PASSWORD) for n in names]

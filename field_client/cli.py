@@ -33,7 +33,16 @@ def _default_home() -> str:
 @click.option("--kdf-n", envvar="CME_FIELD_KDF_N", type=int, default=DEFAULT_KDF_N, hidden=True)
 @click.pass_context
 def cli(ctx: click.Context, store_dir: Path, kdf_n: int) -> None:
-    """Offline client for CME home visits. Passphrase: prompted, or env CME_FIELD_PASSPHRASE."""
+    """Offline client for CME home visits and address checks.
+
+    \b
+    For automation, instead of prompts:
+      CME_FIELD_HOME            store directory (default ~/.cme-field)
+      CME_FIELD_PASSPHRASE      store passphrase
+      CME_FIELD_NEW_PASSPHRASE  new passphrase for `passphrase`
+      CME_FIELD_PASSWORD        server password for `enrol`
+    Exit status: 0 ok, 1 error, 2 usage, 3 locked, 4 revoked (store erased), 5 try later (server unreachable or busy).
+    """
     env = Env(home=store_dir, kdf_n=kdf_n)
     ctx.obj = env
     ctx.call_on_close(env.close)

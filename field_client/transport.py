@@ -76,7 +76,7 @@ def _sync_error(cls: type[SyncError], detail: str | None) -> SyncError:
     return cls(detail)
 
 
-def error_for(response: requests.Response) -> Exception:
+def error_for(response: requests.Response, with_token: bool = False) -> Exception:
     """The exception for a non-success response (a SyncError class when the problem type is ours)."""
     status = response.status_code
     body: Any = None
@@ -92,7 +92,7 @@ def error_for(response: requests.Response) -> Exception:
         return _sync_error(cls, detail)
     title = body.get("title") if isinstance(body.get("title"), str) else response.reason
     text = f"server answered {status} {title or ''}".rstrip() + (f": {detail}" if detail else "")
-    if status == 401:
+    if status == 401 and with_token:
         text += " (the server no longer accepts this device's credentials: ask your supervisor)"
     return TransportError(text, retryable=is_retryable_status(status), status=status,
                           retry_after=_retry_after(response))
@@ -142,7 +142,7 @@ class Transport:
         except requests.RequestException as exc:
             raise TransportError(f"request failed: {type(exc).__name__}", retryable=False) from None
         if response.status_code not in tuple(ok):
-            raise error_for(response)
+            raise error_for(response, with_token=bool(self.token))
         return response
 
     def request_with_retry(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -261,6 +261,9 @@ class Transport:
             try:
                 response = self.request("PATCH", url, data=piece, headers=headers, ok=(200, 204))
             except TransportError as exc:
+                if exc.status in (404, 410):  # expired: the next call's HEAD says so and creates anew
+                    raise TransportError("the upload expired on the server", retryable=True,
+                                         status=exc.status) from None
                 if exc.status not in (409, 460):
                     raise
                 # Offset disagreement or checksum mismatch: ask where the server is and resend from there.

@@ -123,7 +123,9 @@ def terminate(upload_id: str) -> Response:
 def photo(photo_id: int) -> Response:
     """Stream a linked photo to whoever may see its case (404 for anyone else); never cached."""
     info = run(uploads.open_photo, photo_id)
+    # PDFs download rather than open in place: browsers will not run their viewer under a sandbox CSP.
     resp = send_file(_blobs().open(info.sha256), mimetype=info.content_type, etag=info.sha256,
+                     as_attachment=info.content_type == "application/pdf",
                      download_name=f"photo-{info.id}{_EXTENSIONS.get(info.content_type, '')}")
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"

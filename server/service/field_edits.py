@@ -16,6 +16,10 @@ from .case_fields import apply_changes, field_value
 from .clock import today, utcnow
 
 
+# Versions that only appended facts or moved assignments change no case field: they never conflict with an edit.
+NOT_FIELDS = frozenset({"enquiries", "assignments", "photos", "referrals"})
+
+
 def changed_paths_since(session: Session, case: Case, base_version: int) -> set[str]:
     """Field paths written by any version after the base; a whole-carers rewrite touches every carer path."""
     rows = session.scalars(select(CaseChange.fields).where(CaseChange.case_id == case.id,
@@ -23,6 +27,8 @@ def changed_paths_since(session: Session, case: Case, base_version: int) -> set[
     paths: set[str] = set()
     for fields in rows:
         for name in fields:
+            if name in NOT_FIELDS:
+                continue
             if name == "carers":
                 paths |= {f"carers.{c.id}.{k}" for c in case.carers for k in ("phone", "email")}
             else:

@@ -147,15 +147,11 @@ def append_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, upload_id: str
             raise BadRequest("the chunk ended early, so its checksum cannot be verified; nothing was stored")
         raise ChecksumMismatch("the chunk was discarded; send it again from the same offset",
                                field="Upload-Checksum")
-    if staged.size == 0:
+    if staged.size == 0:  # nothing arrived: nothing to append
         blobs.discard_staged(staged)
-        return upload_state_now(uow, actor, upload_id)
+        with uow.transaction() as session:
+            return upload_offset(session, actor, upload_id)
     return _commit_chunk(uow, actor, blobs, staged, offset)
-
-
-def upload_state_now(uow: UnitOfWork, actor: Actor, upload_id: str) -> UploadState:
-    with uow.transaction() as session:
-        return upload_offset(session, actor, upload_id)
 
 
 def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: StagedChunk,
@@ -183,13 +179,13 @@ def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: Stage
 
 
 def _complete(session: Session, blobs: BlobStore, upload: Upload) -> DomainError | None:
-    with blobs.open_part(upload.id) as part:
-        try:
-            blobs.put_stream(part, expected_sha256=upload.sha256)
-        except BlobMismatch as err:
-            _discard(session, blobs, upload)
-            return InvalidInput(f"the file's SHA-256 is {err.actual}, not the declared {err.expected}; "
-                                "the upload was discarded", field="sha256")
+    try:
+        with blobs.open_part(upload.id) as part:
+            blobs.put_stream(part, expected_sha256=upload.sha256)  # one streaming pass: hash and copy
+    except BlobMismatch as err:
+        _discard(session, blobs, upload)
+        return InvalidInput(f"the file's SHA-256 is {err.actual}, not the declared {err.expected}; "
+                            "the upload was discarded", field="sha256")
     upload.completed_at = utcnow()
     blobs.delete_part(upload.id)  # before commit: a failed commit then shows as a lost part, never a stray one
     return None
@@ -205,8 +201,10 @@ def terminate_upload(session: Session, actor: Actor, blobs: BlobStore, upload_id
 
 def purge_expired(session: Session, blobs: BlobStore, now: datetime) -> int:
     """Remove unfinished uploads past their expiry, rows and parts; returns how many went."""
+    # skip_locked: an upload being appended to right now is left for the next purge (PostgreSQL)
     expired = list(session.scalars(select(Upload).where(
-        Upload.expires_at <= now, Upload.completed_at.is_(None)).order_by(Upload.expires_at).limit(PURGE_BATCH)))
+        Upload.expires_at <= now, Upload.completed_at.is_(None)).order_by(Upload.expires_at).limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)))
     for upload in expired:
         _discard(session, blobs, upload)
     return len(expired)

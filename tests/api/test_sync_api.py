@@ -132,3 +132,14 @@ def test_retired_device_may_push_then_says_goodbye(client, accounts):
     assert client.get("/api/sync/pull", headers=device["headers"]).status_code in (401, 403)
     listed = client.get("/api/devices", headers=sup.headers).get_json()
     assert listed[0]["status"] == "wiped"
+
+
+def test_an_edit_after_the_devices_own_visit_is_not_a_conflict(client, accounts):
+    sup, officer = accounts["supervisor"], accounts["officer"]
+    case = create_case(client, sup)
+    assign(client, sup, case["id"], officer.id)
+    device = enrol(client, "officer")
+    base = pull_all(client, device)[0]["cases"][0]["version"]
+    visit, edit = push(client, device, [visit_op(case["id"]), edit_op(case["id"], base,
+                                                                      {"contact_phone": "01632 960222"})])
+    assert visit["status"] == "applied" and edit["status"] == "applied"

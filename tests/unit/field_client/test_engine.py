@@ -13,7 +13,7 @@ from sync.cursor import decode_cursor
 from sync.errors import DeviceLocked, DeviceRevoked
 from tests.unit.field_client.fake_sync_server import FakeServer, make_case
 from tests.unit.field_client.field_fixtures import (  # noqa: F401  (fixtures)
-    Clock, clock, engine, make_transport, server, sleeps, store,
+    clock, engine, server, sleeps, store,
 )
 
 VISIT = {"outcome": "no_answer", "notice_left": True}

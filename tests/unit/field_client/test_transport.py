@@ -219,3 +219,17 @@ def test_patch_network_failure_is_retryable_and_not_retried_blindly():
     with pytest.raises(TransportError) as caught:
         transport.upload_photo(None, len(DATA), SHA, "image/png", pieces(1000))
     assert caught.value.retryable and len(adapter.sent) == 2 and sleeps == []
+
+
+def test_upload_that_expired_mid_way_is_retryable_and_started_again_on_the_next_call():
+    gone = problem(410, "upload-expired")
+    transport, adapter, _ = scripted((200, {"Upload-Offset": "1000", "Upload-Length": "2560"}, b""), gone,
+                                     gone, (201, {"Location": "/api/uploads/u2"}, b""),
+                                     (204, {"Upload-Offset": "2560"}, b""))
+    with pytest.raises(TransportError) as caught:
+        transport.upload_photo(f"{BASE}/api/uploads/u1", len(DATA), SHA, "image/png", pieces(5000))
+    assert caught.value.retryable and caught.value.status == 410
+    url = transport.upload_photo(f"{BASE}/api/uploads/u1", len(DATA), SHA, "image/png", pieces(5000))
+    assert url == f"{BASE}/api/uploads/u2"
+    assert [r.method for r in adapter.sent] == ["HEAD", "PATCH", "HEAD", "POST", "PATCH"]
+    assert adapter.sent[-1].body == DATA
