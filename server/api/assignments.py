@@ -7,7 +7,7 @@ from marshmallow import validate as v
 from flask_smorest import Blueprint
 
 from ..service import assignments
-from .case_schemas import CaseAssignmentSchema, text
+from .case_schemas import CaseAssignmentSchema, day, text
 from .context import BEARER, run
 
 blp = Blueprint("assignments", __name__, url_prefix="/api/assignments", description="Visits assigned to officers")
@@ -21,7 +21,7 @@ class AssignmentQuerySchema(ma.Schema):
 
 class ReassignSchema(ma.Schema):
     officer_id = f.Integer(required=True, validate=v.Range(1, 2**53))
-    due = f.Date(allow_none=True)
+    due = day(allow_none=True)
     instructions = text(2000, allow_none=True)
 
 

@@ -1,6 +1,8 @@
 """Wire schemas of the case resource (input validated strictly: unknown fields are refused)."""
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
@@ -18,6 +20,16 @@ def text(n: int, **kw):
 
 def choice(enum, **kw):
     return f.String(validate=v.OneOf([e.value for e in enum]), **kw)
+
+
+# The statutory calendar (school age, bank holidays, school-day counts) is defined for these years; a date outside
+# them is a typing slip (0016 for 2016), and counting school days from it would overflow.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def day(**kw):
+    """An input date within the years the register reasons about."""
+    return f.Date(validate=v.Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kw)
 
 
 class AddressSchema(ma.Schema):
@@ -39,7 +51,7 @@ class CarerSchema(ma.Schema):
 class SiblingSchema(ma.Schema):
     id = f.Integer(dump_only=True)
     name = f.String(required=True, validate=v.Length(1, 200))
-    dob = f.Date(allow_none=True)
+    dob = day(allow_none=True)
     school = text(200, allow_none=True)
 
 
@@ -49,7 +61,7 @@ class ChildFieldsSchema(ma.Schema):
     first_name = f.String(required=True, validate=v.Length(1, 100))
     last_name = f.String(required=True, validate=v.Length(1, 100))
     preferred_name = text(100, allow_none=True)
-    dob = f.Date(required=True)
+    dob = day(required=True)
     gender = text(30, allow_none=True)
     ethnicity = text(60, allow_none=True)
     eal = f.Boolean()
@@ -71,13 +83,13 @@ class ChildFieldsSchema(ma.Schema):
     siblings = f.List(f.Nested(SiblingSchema), validate=v.Length(max=20))
     last_school_name = text(200, allow_none=True)
     last_school_urn = f.String(allow_none=True, validate=v.Regexp(r"^[0-9]{6,7}$", error="not a URN"))
-    on_roll_date = f.Date(allow_none=True)
-    off_roll_date = f.Date(allow_none=True)
-    first_day_of_absence = f.Date(allow_none=True)
-    referral_accepted_on = f.Date(allow_none=True)
-    place_offered_on = f.Date(allow_none=True)
-    place_accepted_on = f.Date(allow_none=True)
-    exclusion_start = f.Date(allow_none=True)
+    on_roll_date = day(allow_none=True)
+    off_roll_date = day(allow_none=True)
+    first_day_of_absence = day(allow_none=True)
+    referral_accepted_on = day(allow_none=True)
+    place_offered_on = day(allow_none=True)
+    place_accepted_on = day(allow_none=True)
+    exclusion_start = day(allow_none=True)
 
 
 class CaseUpdateSchema(ChildFieldsSchema):
@@ -106,7 +118,7 @@ class CaseAssignmentSchema(ma.Schema):
     case_id = f.Integer(required=True, validate=v.Range(1, 2**53))
     officer_id = f.Integer(required=True, validate=v.Range(1, 2**53))
     assigned_by = f.Integer(dump_only=True)
-    due = f.Date(allow_none=True)
+    due = day(allow_none=True)
     instructions = text(2000, allow_none=True)
     created_at = f.DateTime(dump_only=True)
     ended_at = f.DateTime(dump_only=True, allow_none=True)
@@ -151,11 +163,11 @@ class CaseQuerySchema(ma.Schema):
 class ClosureSchema(ma.Schema):
     reason = choice(CloseReason, required=True)
     school_name = text(200, allow_none=True)
-    on_roll_date = f.Date(allow_none=True)
+    on_roll_date = day(allow_none=True)
     la_name = text(200, allow_none=True)
-    confirmed_on = f.Date(allow_none=True)
+    confirmed_on = day(allow_none=True)
     enrolment_confirmed = f.Boolean(load_default=False)
-    located_on = f.Date(allow_none=True)
+    located_on = day(allow_none=True)
 
 
 class TransitionSchema(ma.Schema):

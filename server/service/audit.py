@@ -32,4 +32,7 @@ def query(session: Session, actor: Actor, *, case_id: int | None = None, actor_i
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size))), total
+    offset = (page - 1) * page_size
+    if offset >= total:  # past the end: empty, without handing the database an offset it may not hold
+        return [], total
+    return list(session.scalars(stmt.offset(offset).limit(page_size))), total

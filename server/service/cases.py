@@ -81,7 +81,9 @@ def list_cases(session: Session, actor: Actor, filters: dict, page: int, page_si
         total, views = len(views), views[(page - 1) * page_size: page * page_size]
     else:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        page_rows = session.scalars(stmt.offset((page - 1) * page_size).limit(page_size))
+        offset = (page - 1) * page_size
+        # A page past the end is empty (and a huge page number must not reach the database as an offset).
+        page_rows = session.scalars(stmt.offset(offset).limit(page_size)) if offset < total else []
         views = [build_view(session, c, cal) for c in page_rows]
     audit.record_many(session, actor, "case.list", [v["id"] for v in views])
     return views, total

@@ -34,7 +34,7 @@ CASE = {
 EXAMPLES: list[tuple[type[Schema], dict[str, Any]]] = [
     (PullRequestSchema, {"cursor": encode_cursor(10, 1), "limit": 50}),
     (PullResponseSchema, {"cases": [CASE], "removed": [7, 11], "cursor": encode_cursor(12, 1), "more": False,
-                          "resync": False, "server_time": NOW}),
+                          "resync": False, "server_time": NOW, "offline_ttl_seconds": 259200}),
     (PushRequestSchema, {"ops": [OP]}),
     (PushResponseSchema, {"results": [RESULT], "server_time": NOW}),
     (CheckRequestSchema, {"digest": holdings_digest([(42, 8)]), "count": 1}),
