@@ -19,7 +19,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python -m bench.sync_bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

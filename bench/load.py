@@ -3,7 +3,7 @@ crowd of simulated field devices on loopback that enrol, pull, push visits (some
 would), upload a photo with tus and link it. Reports throughput, p50/p99 latency and errors, then checks in the
 database that every op sent was applied exactly once.
 
-    .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/test [--devices 100]
+    .venv/bin/python -m bench.load --database-url postgresql://postgres@127.0.0.1:5432/test [--devices 100]
 """
 from __future__ import annotations
 

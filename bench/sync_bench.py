@@ -1,6 +1,6 @@
 """Sync benchmarks: pull cost against register size, initial sync, a large push, photo upload memory.
 
-    .venv/bin/python bench/sync_bench.py [--database-url postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python -m bench.sync_bench [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 Prints each figure and the ratios that matter. Each register is built in a fresh database (a temporary SQLite
 file, or a throw-away schema on PostgreSQL) and the comparisons run side by side in one process.

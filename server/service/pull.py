@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..adapters.models import Assignment, Case, CaseChange
+from ..adapters.models import Assignment, CaseChange
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor
 from sync.cursor import decode_cursor, encode_cursor, holdings_digest
@@ -12,7 +12,7 @@ from sync.errors import DeviceRetired
 from . import audit
 from .clock import utcnow
 from .devices import device_of
-from .snapshots import snapshot
+from .snapshots import snapshots_for
 from .uow import UnitOfWork
 
 
@@ -53,11 +53,10 @@ def _read_page(session: Session, actor: Actor, cursor_text: str | None, limit: i
     held = set(session.scalars(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
     removed = sorted(held - set(in_scope))
     case_ids, last_seq, more = _changed_cases(session, cursor.change_seq, set(in_scope), limit)
-    cases = [session.get(Case, cid) for cid in case_ids]
-    snapshots = [snapshot(session, c, in_scope[c.id]) for c in cases]
+    snapshots = snapshots_for(session, case_ids, in_scope)
     response = _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
                          resync=False)
-    return {"response": response, "forget_all": False, "sent": [(c.id, c.version) for c in cases]}
+    return {"response": response, "forget_all": False, "sent": [(s["id"], s["version"]) for s in snapshots]}
 
 
 def _record_page(session: Session, actor: Actor, device: Device, page: dict) -> None:
