@@ -20,21 +20,33 @@ from .uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+BATCH = 50  # ops per transaction: one commit (one fsync) per batch, a savepoint per op
+
+
 def push(uow: UnitOfWork, actor: Actor, raw_ops: list[dict]) -> list[dict]:
-    """One transaction per op, so one bad op never blocks or undoes the others (principle 3)."""
+    """Each op is judged alone in its own savepoint, so one bad op never blocks or undoes the others
+    (principle 3); ops commit in batches. If a batch fails to commit, the request fails and the device,
+    having no results, sends the ops again: they are applied then, still once each."""
     with uow.transaction() as session:
         device_of(session, actor)  # sync is for enrolled devices
-    return [push_one(uow, actor, raw) for raw in raw_ops]
+    results: list[dict] = []
+    for start in range(0, len(raw_ops), BATCH):
+        with uow.transaction() as session:
+            results += [push_one(session, actor, raw) for raw in raw_ops[start:start + BATCH]]
+    return results
 
 
-def push_one(uow: UnitOfWork, actor: Actor, raw: dict) -> dict:
+def push_one(session: Session, actor: Actor, raw: dict) -> dict:
     for attempt in range(2):
+        savepoint = session.begin_nested()
         try:
-            with uow.transaction() as session:
-                return _apply_once(session, actor, raw)
+            result = _apply_once(session, actor, raw)
+            savepoint.commit()
+            return result
         except IntegrityError:
-            # The same op arrived twice at once (duplicate delivery): the loser rolls back and, on the
-            # second pass, finds the winner's record and answers "duplicate".
+            # The same op arrived twice at once (duplicate delivery): the loser rolls back its savepoint and,
+            # on the second pass, finds the winner's record and answers "duplicate".
+            savepoint.rollback()
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
