@@ -65,9 +65,9 @@ def start_instance(url: str, port: int, workers: int, blob_dir: Path, log: Path)
                             stdout=open(log, "ab"), stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
-            requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5)
             return proc
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"instance on {port} did not start: {log.read_text()[-2000:]}")
 
