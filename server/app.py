@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,  # JSON bodies; photo uploads set their own limit
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         BLOB_DIR=os.environ.get("CME_BLOB_DIR"),
+        BLOB_STORE=os.environ.get("CME_BLOB_STORE") or "filesystem",  # or "database": photos in DATABASE_URL
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})

@@ -1,8 +1,8 @@
 """Photo evidence storage: whole files addressed by SHA-256, and the parts of unfinished (tus) uploads.
 
-DESIGN "Storage and scale": the filesystem by default (one instance). A PostgreSQL store (chunked rows or large
-objects) can implement the same `BlobStore` interface when several instances share one database; it is not built
-yet. Nothing here holds a whole file in memory: every copy goes through `CHUNK`-sized reads.
+DESIGN "Storage and scale": the filesystem by default (one instance); the database itself (`pg_blobs`,
+BLOB_STORE=database) when several instances share one database. Nothing here holds a whole file in memory:
+every copy goes through `CHUNK`-sized reads.
 """
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ class StagedChunk:
 
 class BlobStore(ABC):
     """Content-addressed blobs plus partial-upload storage. Implementations must never expose a partial blob."""
+
+    def within(self, session) -> BlobStore:
+        """The store as used inside the caller's open transaction (a SQLAlchemy Session or Connection).
+
+        A store that keeps its data in the database works through that transaction (on SQLite, a connection of
+        its own would wait for the write lock the caller holds); one that does not returns itself."""
+        return self
 
     @abstractmethod
     def put_stream(self, fileobj: Readable, expected_sha256: str | None = None) -> tuple[str, int]:
@@ -228,9 +235,19 @@ def _unlink(path: Path) -> None:
 
 
 def blob_store_for(app) -> BlobStore:
-    """The app's blob store, made once from BLOB_DIR and kept in app.extensions["cme"]."""
+    """The app's blob store, made once and kept in app.extensions["cme"]: BLOB_STORE "filesystem" (the default:
+    files under BLOB_DIR) or "database" (the app's database; BLOB_DIR then holds only per-request staging files)."""
     ext = app.extensions["cme"]
     store = ext.get("blobs")
     if store is None:
-        store = ext["blobs"] = FileBlobStore(app.config["BLOB_DIR"])
+        kind = app.config.get("BLOB_STORE") or "filesystem"
+        if kind == "filesystem":
+            store = FileBlobStore(app.config["BLOB_DIR"])
+        elif kind == "database":
+            from .pg_blobs import DatabaseBlobStore
+
+            store = DatabaseBlobStore(ext["engine"], Path(app.config["BLOB_DIR"]) / "staging")
+        else:
+            raise ValueError(f"BLOB_STORE must be 'filesystem' or 'database', not {kind!r}")
+        ext["blobs"] = store
     return store

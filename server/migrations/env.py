@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from server.adapters import access_models, sync_models, upload_models  # noqa: F401  (registers the tables)
+from server.adapters import access_models, pg_blobs, sync_models, upload_models  # noqa: F401  (registers the tables)
 from server.adapters.models import Base
 
 target_metadata = Base.metadata

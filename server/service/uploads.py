@@ -4,6 +4,9 @@ Decisions:
 - A PATCH body is streamed into a staging file *outside* any database transaction (a slow phone must not hold
   SQLite's write lock or a PostgreSQL row lock), then appended under the upload's row lock if the offset still
   matches. The database offset is the truth; the part on disk is cut back to it on every append.
+- Store calls made inside a transaction go through `blobs.within(session)`: a store that keeps photos in the
+  database (BLOB_STORE=database) then writes in that transaction, since on SQLite a second connection would wait
+  for the write lock this one holds, and on PostgreSQL a part and its upload's offset then commit together.
 - hashlib cannot resume a running SHA-256 in another process, so on the last byte the whole part is re-hashed,
   streaming, while it is copied into the blob store; a mismatch stores nothing and discards the upload.
 - Linking needs the blob *and* a completed upload of it by the same user: knowing a hash must not be enough
@@ -163,7 +166,7 @@ def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: Stage
             upload = _owned(session, actor, staged.upload_id, for_update=True)
             _check_offset(upload, offset)  # another PATCH may have won the race meanwhile
             try:
-                upload.offset = blobs.append_staged(staged, offset)
+                upload.offset = blobs.within(session).append_staged(staged, offset)
             except PartMissing:
                 refused = UploadGone("the upload's stored data was lost; start a new upload")
                 _discard(session, blobs, upload)
@@ -179,6 +182,7 @@ def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: Stage
 
 
 def _complete(session: Session, blobs: BlobStore, upload: Upload) -> DomainError | None:
+    blobs = blobs.within(session)
     try:
         with blobs.open_part(upload.id) as part:
             blobs.put_stream(part, expected_sha256=upload.sha256)  # one streaming pass: hash and copy
@@ -283,6 +287,7 @@ def _check_link_fields(sha256: str, size: int, content_type: str, caption: str |
 
 
 def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: str, size: int) -> None:
+    blobs = blobs.within(session)
     if not blobs.exists(sha256) or blobs.size(sha256) != size:
         raise InvalidInput("no stored photo has this sha256 and size; upload it first", field="sha256")
     mine = session.scalar(select(Upload.id).where(
@@ -312,7 +317,7 @@ def _check_offset(upload: Upload, offset: int) -> None:
 def _discard(session: Session, blobs: BlobStore, upload: Upload) -> None:
     session.delete(upload)
     session.flush()
-    blobs.delete_part(upload.id)
+    blobs.within(session).delete_part(upload.id)
 
 
 def _open_uploads(session: Session, owner_id: int, now: datetime) -> int:

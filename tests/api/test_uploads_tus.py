@@ -1,4 +1,5 @@
-"""tus 1.0 photo uploads at /api/uploads, linking a photo to a visit, and reading it back at /api/photos/<id>."""
+"""tus 1.0 photo uploads at /api/uploads, linking a photo to a visit, and reading it back at /api/photos/<id>.
+Every test runs with each blob store: BLOB_STORE=filesystem and BLOB_STORE=database."""
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from server.adapters.access_models import AuditEntry
-from server.adapters.blobs import blob_store_for
+from server.adapters.blobs import FileBlobStore, blob_store_for
+from server.adapters.pg_blobs import upload_chunks
 from server.adapters.upload_models import Upload
+from server.app import create_app
 from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.service import uploads
 from server.service.clock import utcnow
@@ -61,12 +64,44 @@ def head(client, account, url: str):
     return client.head(url, headers={**TUS, **account.headers})
 
 
-def blob_path(app, sha256: str) -> Path:
-    return Path(app.config["BLOB_DIR"]) / sha256[:2] / sha256[2:4] / sha256
+@pytest.fixture(params=["filesystem", "database"])
+def app(request, database_url, tmp_path):
+    app = create_app({"DATABASE_URL": database_url, "BLOB_DIR": str(tmp_path / "blobs"), "TESTING": True,
+                      "BLOB_STORE": request.param})
+    yield app
+    if request.param == "database":
+        blob_store_for(app).dispose()
+    app.extensions["cme"]["engine"].dispose()
 
 
-def parts_dir(app) -> Path:
-    return Path(app.config["BLOB_DIR"]) / "uploads"
+def stored(app, sha256: str) -> bytes | None:
+    """The stored blob's bytes, or None; on the filesystem, read from where it must lie."""
+    store = blob_store_for(app)
+    if isinstance(store, FileBlobStore):
+        path = Path(app.config["BLOB_DIR"]) / sha256[:2] / sha256[2:4] / sha256
+        return path.read_bytes() if path.exists() else None
+    if not store.exists(sha256):
+        return None
+    with store.open(sha256) as fh:
+        return fh.read()
+
+
+def parts_left(app, upload_id: str | None = None) -> list:
+    """Parts (of one upload, or of any) and staged chunks the store still holds."""
+    store = blob_store_for(app)
+    if isinstance(store, FileBlobStore):
+        return sorted(p.name for p in store.uploads.iterdir() if upload_id is None or p.name.startswith(upload_id))
+    query = select(upload_chunks.c.upload_id).distinct()
+    if upload_id is not None:
+        query = query.where(upload_chunks.c.upload_id == upload_id)
+    with store.engine.connect() as conn:
+        return conn.scalars(query).all() + sorted(p.name for p in store.staging.iterdir())
+
+
+def staged_left(app) -> list[str]:
+    store = blob_store_for(app)
+    where = store.uploads if isinstance(store, FileBlobStore) else store.staging
+    return sorted(p.name for p in where.glob("*.chunk"))
 
 
 def test_options_advertises_tus(client):
@@ -93,8 +128,8 @@ def test_create_then_resume_from_the_offset(app, client, accounts):
     last = patch(client, officer, url, int(probe.headers["Upload-Offset"]), data[half:])
     assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
     sha = hashlib.sha256(data).hexdigest()
-    assert blob_path(app, sha).read_bytes() == data
-    assert list(parts_dir(app).iterdir()) == []  # the part went once the blob was stored
+    assert stored(app, sha) == data
+    assert parts_left(app) == []  # the part went once the blob was stored
     done = head(client, officer, url)
     assert done.headers["Upload-Offset"] == str(len(data)) and "Upload-Expires" not in done.headers
 
@@ -106,7 +141,7 @@ def test_chunk_checksum_mismatch_is_460_and_the_offset_stays(app, client, accoun
     assert bad.status_code == 460 and bad.content_type == "application/problem+json"
     assert bad.get_json()["type"].endswith("/checksum-mismatch")
     assert head(client, officer, url).headers["Upload-Offset"] == "0"
-    assert list(parts_dir(app).glob("*.chunk")) == []
+    assert staged_left(app) == []
     unknown = patch(client, officer, url, 0, data[:500], checksum=None,
                     headers={"Upload-Checksum": "md5 " + b64(b"x" * 16)})
     assert unknown.status_code == 400
@@ -121,8 +156,8 @@ def test_whole_file_hash_mismatch_discards_the_upload(app, client, accounts):
     resp = patch(client, officer, url, 1000, data[1000:])
     assert resp.status_code == 422 and resp.get_json()["field"] == "sha256"
     assert head(client, officer, url).status_code == 404
-    assert not blob_path(app, hashlib.sha256(data).hexdigest()).exists() and not blob_path(app, wrong).exists()
-    assert list(parts_dir(app).iterdir()) == []
+    assert stored(app, hashlib.sha256(data).hexdigest()) is None and stored(app, wrong) is None
+    assert parts_left(app) == []
 
 
 def test_too_large_is_413(client, accounts):
@@ -194,13 +229,13 @@ def test_expired_upload_is_refused_then_purged(app, client, accounts, uow):
     url = start(client, officer, data)
     assert patch(client, officer, url, 0, data[:50]).status_code == 204
     upload_id = url.rsplit("/", 1)[1]
-    assert (parts_dir(app) / f"{upload_id}.part").exists()
+    assert parts_left(app, upload_id)
     with uow.transaction() as session:
         session.get(Upload, upload_id).expires_at = utcnow() - timedelta(seconds=1)
     assert head(client, officer, url).status_code == 410
     assert patch(client, officer, url, 50, data[50:]).status_code == 410
     start(client, officer, b"another photo")  # creation purges what has expired
-    assert not (parts_dir(app) / f"{upload_id}.part").exists()
+    assert not parts_left(app, upload_id)
     with uow.transaction() as session:
         assert session.get(Upload, upload_id) is None
     assert head(client, officer, url).status_code == 404
@@ -212,7 +247,7 @@ def test_termination_removes_an_unfinished_upload(app, client, accounts):
     patch(client, officer, url, 0, b"abc")
     assert client.delete(url, headers={**TUS, **officer.headers}).status_code == 204
     assert head(client, officer, url).status_code == 404
-    assert list(parts_dir(app).iterdir()) == []
+    assert parts_left(app) == []
 
 
 def upload_whole(client, account, data: bytes) -> str:
