@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select
 
-from bench.seed import fresh_database, seed_officers
+from bench.seed import drop_database, fresh_database, seed_officers
 from server.adapters.models import Enquiry
 from server.adapters.sync_models import AppliedOp
 
@@ -59,7 +59,8 @@ class Recorder:
 
 
 def start_instance(url: str, port: int, workers: int, blob_dir: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "CME_BLOB_DIR": str(blob_dir)}
+    # Photos go into the database: the two instances share no disk, only PostgreSQL.
+    env = {**os.environ, "DATABASE_URL": url, "CME_BLOB_DIR": str(blob_dir), "CME_BLOB_STORE": "database"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--timeout", "120", "server.wsgi:app"], cwd=ROOT, env=env,
                             stdout=open(log, "ab"), stderr=subprocess.STDOUT)
@@ -139,7 +140,7 @@ def main(database_url: str, devices: int, visits: int, workers: int) -> None:
         url = fresh_database(database_url, tmp)
         users = seed_officers(url, devices, cases_each=5)
         ports = [free_port(), free_port()]
-        procs = [start_instance(url, p, workers, tmp / "blobs", tmp / f"gunicorn-{p}.log") for p in ports]
+        procs = [start_instance(url, p, workers, tmp / f"blobs-{p}", tmp / f"gunicorn-{p}.log") for p in ports]
         rec, sent, photo = Recorder(), [], os.urandom(64 * 1024)
         try:
             start = time.perf_counter()
@@ -154,7 +155,9 @@ def main(database_url: str, devices: int, visits: int, workers: int) -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(30)
-        report(rec, wall, verify(url, sent), devices, workers)
+        check = verify(url, sent)
+        drop_database(url)
+        report(rec, wall, check, devices, workers)
 
 
 def free_port() -> int:

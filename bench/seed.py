@@ -34,6 +34,17 @@ def fresh_database(pg_url: str | None, where: Path) -> str:
     return url
 
 
+def drop_database(url: str) -> None:
+    """Drop a benchmark's PostgreSQL schema (SQLite files go with their temporary folder)."""
+    if "search_path%3D" not in url:
+        return
+    schema = url.rsplit("search_path%3D", 1)[1]
+    engine = create_engine(url.split("?", 1)[0])
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
 def make_app(url: str, where: Path):
     return create_app({"DATABASE_URL": url, "BLOB_DIR": str(where / "blobs")})
 

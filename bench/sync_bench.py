@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from bench.seed import bulk_register, fresh_database, make_app, sync_headers
+from bench.seed import bulk_register, drop_database, fresh_database, make_app, sync_headers
 from bench.photo_memory import photo_upload_peak
 
 console = Console()
@@ -80,10 +80,23 @@ def bench_push(run: dict, n_ops: int) -> float:
 def main(database_url: str | None, large: int, photo_mb: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        small_run = bench_register(fresh_database(database_url, tmp / "small"), 1_000, 300, tmp / "small")
-        large_run = bench_register(fresh_database(database_url, tmp / "large"), large, 300, tmp / "large")
-        push_ms = bench_push(small_run, 1_000)
-        peak = photo_upload_peak(fresh_database(database_url, tmp / "photo"), tmp / "photo", photo_mb)
+        urls = [fresh_database(database_url, tmp / name) for name in ("small", "large", "photo")]
+        runs: list[dict] = []
+        try:
+            runs.append(bench_register(urls[0], 1_000, 300, tmp / "small"))
+            runs.append(bench_register(urls[1], large, 300, tmp / "large"))
+            push_ms = bench_push(runs[0], 1_000)
+            peak = photo_upload_peak(urls[2], tmp / "photo", photo_mb)
+        finally:
+            for run in runs:
+                run["app"].extensions["cme"]["engine"].dispose()
+            for url in urls:
+                drop_database(url)
+    small_run, large_run = runs
+    print_table(database_url, large, photo_mb, small_run, large_run, push_ms, peak)
+
+
+def print_table(database_url, large, photo_mb, small_run, large_run, push_ms, peak) -> None:
     table = Table(title=f"Sync benchmarks ({'PostgreSQL' if database_url else 'SQLite'})")
     for col in ("measure", "figure"):
         table.add_column(col)
