@@ -28,6 +28,7 @@ FORMAT = 1
 DEFAULT_KDF_N = 2**15
 DEFAULT_CHUNK = 1024 * 1024
 _SIDECARS = ("-wal", "-shm", "-journal")
+_BUILDING = ".building"  # suffix of a store being built under a temporary name by `Store.create`
 _MAX_ERROR_LEN = 500
 
 _SCHEMA = (
@@ -117,6 +118,26 @@ def _remove_files(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+def _remove_leftovers(path: Path) -> None:
+    """Delete the temporary files of creations a crash cut short (see `Store.create`); they hold no case data."""
+    for leftover in path.parent.glob(f"{path.name}.*{_BUILDING}*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make a new or removed name in `directory` durable (POSIX; elsewhere a directory cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     # mode=rw on open so a missing file is never silently created; autocommit, we BEGIN ourselves.
     uri = path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
@@ -182,6 +203,23 @@ def _chunks(data: bytes | BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
         current = following
 
 
+def _build(path: Path, envelope: crypto.Envelope) -> None:
+    """Write a new, empty store at `path` (which must not exist) and leave it whole in that one file."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # 0600: other users cannot read it
+    conn = _connect(path, create=True)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta (id, header, wrapped_key, key_check) VALUES (1, ?, ?, ?)",
+                     (envelope.header, envelope.wrapped_key, envelope.key_check))
+        conn.execute("COMMIT")
+        if conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:  # the file alone holds the store
+            raise StoreError("the new store could not be written out")
+    finally:
+        conn.close()
+
+
 class Store:
     """Use `Store.create` or `Store.open`; the constructor takes an already unlocked connection."""
 
@@ -205,26 +243,28 @@ class Store:
         params = crypto.KdfParams.fresh(kdf_n)
         path = _db_path(directory)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:  # O_EXCL: two creators cannot both win; 0600 so other users cannot read it
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        except FileExistsError:
-            raise StoreExists(f"a store already exists at {path}") from None
-        key, conn = crypto.new_data_key(), None
+        if path.exists():
+            raise StoreExists(f"a store already exists at {path}")
+        # Built whole under a temporary name, then linked into place: a crash part-way leaves no half-made
+        # store.db (which could be neither opened nor created again), only a leftover that is removed later.
+        temp = path.with_name(f"{path.name}.{crypto.random_bytes(8).hex()}{_BUILDING}")
+        key = crypto.new_data_key()
         try:
             envelope = crypto.seal_envelope(key, passphrase, params, {"format": FORMAT, "chunk_size": chunk_size})
-            conn = _connect(path, create=True)
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute("INSERT INTO meta (id, header, wrapped_key, key_check) VALUES (1, ?, ?, ?)",
-                         (envelope.header, envelope.wrapped_key, envelope.key_check))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            _remove_files(path)
-            raise
-        return cls(conn, key, path, chunk_size)
+            _build(temp, envelope)
+            try:  # link, unlike rename, never replaces a file: two creators cannot both win
+                os.link(temp, path)
+            except FileExistsError:
+                raise StoreExists(f"a store already exists at {path}") from None
+            except OSError:  # a file system without hard links (FAT, some shares): rename, after a last look
+                if path.exists():
+                    raise StoreExists(f"a store already exists at {path}") from None
+                os.replace(temp, path)
+        finally:
+            _remove_files(temp)
+        _remove_leftovers(path)
+        _sync_dir(path.parent)
+        return cls(_connect(path, create=False), key, path, chunk_size)
 
     @classmethod
     def open(cls, directory: Path | str, passphrase: str) -> Store:
@@ -234,9 +274,14 @@ class Store:
         conn = _connect(path, create=False)
         try:
             key, _, extra = _unlock(conn, passphrase)
+        except StoreErased:
+            conn.close()
+            _remove_files(path)  # finish an erase that a crash cut short: its key is already overwritten
+            raise
         except BaseException:
             conn.close()
             raise
+        _remove_leftovers(path)
         chunk_size = extra.get("chunk_size")
         if not isinstance(chunk_size, int) or chunk_size < 1:
             conn.close()
@@ -496,6 +541,7 @@ class Store:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()
         _remove_files(self._path)
+        _remove_leftovers(self._path)
 
     def _no_transaction(self, action: str) -> sqlite3.Connection:
         conn = self._db()

@@ -1,0 +1,100 @@
+"""Faults found by tests/integration/test_store_crash_safety.py (a client SIGKILLed at random points), each pinned
+down here at the exact moment that exposed it. The process really is killed (SIGKILL, in a subprocess), so no
+clean-up handler runs, as after a crash or a flat battery."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from field_client.store import DB_NAME, Store, StoreErased, StoreExists
+
+PASS = "correct horse battery staple"
+CHEAP_N = 2**10
+
+# Runs Store.create (or erase) in a child that kills itself just before the SQL statement named by argv[2];
+# "link": just before the finished store is linked into place; "unlink": when erase starts deleting the files.
+_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from field_client import store as st
+
+    directory, kill_at = sys.argv[1], sys.argv[2]
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    class Dying:
+        def __init__(self, conn):
+            self._conn = conn
+        def execute(self, sql, *args):
+            if sql == kill_at:
+                die()
+            return self._conn.execute(sql, *args)
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    if kill_at == "unlink":
+        store = st.Store.create(directory, "%s", kdf_n=%d)
+        store.put("cases", "42", 1, {"name": "Ada"})
+        st._remove_files = lambda path: die()
+        store.erase()
+    else:
+        if kill_at == "link":
+            st.os.link = lambda *args: die()
+        real = st._connect
+        st._connect = lambda path, *, create: Dying(real(path, create=create))
+        st.Store.create(directory, "%s", kdf_n=%d)
+    raise SystemExit("not killed")
+""") % (PASS, CHEAP_N, PASS, CHEAP_N)
+
+
+def _killed_while(directory: Path, kill_at: str) -> None:
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(directory), kill_at], capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("kill_at", ["BEGIN IMMEDIATE", "CREATE INDEX outbox_by_case ON outbox (case_id, seq)",
+                                     "COMMIT", "link"])
+def test_a_create_killed_part_way_leaves_no_store_and_the_device_can_enrol_again(tmp_path: Path,
+                                                                                 kill_at: str) -> None:
+    # Was: the empty store.db made before the schema was committed stayed behind, so Store.open said
+    # "damaged" (StoreTampered) and Store.create said StoreExists: the device could not be enrolled again.
+    directory = tmp_path / "store"
+    _killed_while(directory, kill_at)
+    assert not Store.exists(directory)
+    with Store.create(directory, PASS, kdf_n=CHEAP_N) as store:
+        store.set_state("k", 1)
+    assert sorted(p.name for p in directory.iterdir()) == [DB_NAME]  # the interrupted attempt left nothing
+    with Store.open(directory, PASS) as store:
+        assert store.get_state("k") == 1
+
+
+def test_an_erase_killed_before_the_files_go_is_finished_by_the_next_open(tmp_path: Path) -> None:
+    # Was: the key was destroyed but store.db stayed, so every later open said StoreErased and create said
+    # StoreExists: the device could neither be used nor enrolled again.
+    directory = tmp_path / "store"
+    _killed_while(directory, "unlink")
+    with pytest.raises(StoreErased):
+        Store.open(directory, PASS)
+    assert not Store.exists(directory)
+    Store.create(directory, PASS, kdf_n=CHEAP_N).close()
+
+
+def test_create_still_works_on_a_file_system_without_hard_links(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fix above links the finished store into place; FAT and some network shares cannot link.
+    def no_links(*args: object) -> None:
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr("field_client.store.os.link", no_links)
+    directory = tmp_path / "store"
+    Store.create(directory, PASS, kdf_n=CHEAP_N).close()
+    assert sorted(p.name for p in directory.iterdir()) == [DB_NAME]
+    with pytest.raises(StoreExists):
+        Store.create(directory, PASS, kdf_n=CHEAP_N)
+    Store.open(directory, PASS).close()
