@@ -6,7 +6,8 @@ from ..service import cases, lifecycle
 from .case_schemas import CaseQuerySchema, CaseSchema, CaseUpdateSchema, ChildFieldsSchema, TransitionSchema
 from .context import BEARER, IF_MATCH_PARAM, PagedBlueprint, etag_for, if_match_version, run
 
-blp = PagedBlueprint("cases", __name__, url_prefix="/api/cases", description="The register of children missing education")
+blp = PagedBlueprint("cases", __name__, url_prefix="/api/cases",
+                     description="The register of children missing education")
 
 
 def _with_etag(view: dict) -> tuple[dict, int, dict]:

@@ -37,6 +37,9 @@ class EnquiryInputSchema(ma.Schema):
             raise ma.ValidationError("a home visit needs its outcome", field_name="outcome")
         if kind == EnquiryKind.ADDRESS_CHECK and data.get("source") not in {e.value for e in AddressCheckSource}:
             raise ma.ValidationError("an address check names where it looked", field_name="source")
+        results = {e.value for e in AddressCheckResult}
+        if kind == EnquiryKind.ADDRESS_CHECK and data.get("outcome") is not None and data["outcome"] not in results:
+            raise ma.ValidationError("an address check's outcome is what the records showed", field_name="outcome")
         if kind == EnquiryKind.PARTNER_CHECK and data.get("source") not in {e.value for e in PartnerCheckAgency}:
             raise ma.ValidationError("a partner check names the agency", field_name="source")
 

@@ -41,8 +41,11 @@ def http_problem(error: HTTPException) -> Response:
     if messages:
         fields = _flatten(messages)
         first = next(iter(fields), None)
-        return problem(error.code or 422, "invalid-input", "A field is not valid",
-                       f"{first}: {fields[first][0]}" if first else None, field=first, errors=fields)
+        detail = f"{first}: {fields[first][0]}" if first else None
+        if error.code == 400:  # webargs: the body is not JSON at all ({"json": ["Invalid JSON body."]})
+            return problem(400, "malformed-body", "The request body is not valid JSON", detail, field=first)
+        return problem(error.code or 422, "invalid-input", "A field is not valid", detail, field=first,
+                       errors=fields)
     code = (error.name or "error").lower().replace(" ", "-")
     resp = problem(error.code or 500, code, error.name or "Error", error.description)
     if error.code == 405 and getattr(error, "valid_methods", None):
@@ -55,7 +58,10 @@ def _flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in messages.items():
         if not prefix and key in ("json", "query", "headers", "files", "form", "path", "view_args"):
-            out.update(_flatten(value, ""))
+            if isinstance(value, dict):
+                out.update(_flatten(value, ""))
+            else:  # a message about the location as a whole, e.g. {"json": ["Invalid JSON body."]}
+                out[key] = [str(m) for m in (value if isinstance(value, list) else [value])]
             continue
         path = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):

@@ -34,6 +34,15 @@ def assign(session: Session, actor: Actor, case_id: int, officer_id: int, due: d
            instructions: str | None) -> dict:
     require(actor, Permission.MANAGE_ASSIGNMENTS)
     case = _case_for_update(session, case_id)
+    a = _new_assignment(session, actor, case, officer_id, due, instructions)
+    # The case's version moves so devices learn of the assignment on their next pull (scope change).
+    changes.bump(session, case, actor, "assigned", ["assignments"])
+    audit.record(session, actor, "assignment.create", case.id)
+    return assignment_view(a)
+
+
+def _new_assignment(session: Session, actor: Actor, case: Case, officer_id: int, due: date | None,
+                    instructions: str | None) -> Assignment:
     if case.status == "closed":
         raise Conflict("the case is closed; reopen it before assigning a visit", field="case_id")
     _officer(session, officer_id)
@@ -41,10 +50,7 @@ def assign(session: Session, actor: Actor, case_id: int, officer_id: int, due: d
                    instructions=instructions, created_at=utcnow())
     session.add(a)
     session.flush()
-    # The case's version moves so devices learn of the assignment on their next pull (scope change).
-    changes.bump(session, case, actor, "assigned", ["assignments"])
-    audit.record(session, actor, "assignment.create", case.id)
-    return assignment_view(a)
+    return a
 
 
 def _open_assignment(session: Session, assignment_id: int) -> Assignment:
@@ -70,10 +76,15 @@ def reassign(session: Session, actor: Actor, assignment_id: int, officer_id: int
     """End the assignment and give the visit to another officer, keeping due date and instructions if unset."""
     require(actor, Permission.MANAGE_ASSIGNMENTS)
     old = _open_assignment(session, assignment_id)
-    _officer(session, officer_id)
-    end(session, actor, assignment_id)
-    return assign(session, actor, old.case_id, officer_id, due or old.due,
-                  instructions if instructions is not None else old.instructions)
+    case = _case_for_update(session, old.case_id)
+    old.ended_at, old.ended_by = utcnow(), actor.user_id
+    new = _new_assignment(session, actor, case, officer_id, due or old.due,
+                          instructions if instructions is not None else old.instructions)
+    # One write, one version: devices of both officers see the scope change on their next pull.
+    changes.bump(session, case, actor, "reassigned", ["assignments"])
+    audit.record(session, actor, "assignment.end", case.id)
+    audit.record(session, actor, "assignment.create", case.id)
+    return assignment_view(new)
 
 
 def list_assignments(session: Session, actor: Actor, *, officer_id: int | None = None,

@@ -43,7 +43,8 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
     session.add(case)
     session.flush()
     case.reference = f"CME-{now.year}-{case.id:05d}"
-    fields = apply_changes(case, data, london_today())
+    # The first change names every field the case was created with, the constructor's three included.
+    fields = ["first_name", "last_name", "dob", *apply_changes(case, data, london_today())]
     changes.bump(session, case, actor, "created", fields)
     raise_triggers(session, case, triggers_for_safeguarding(False, case.cp or case.cin))
     return case

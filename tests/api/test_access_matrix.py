@@ -7,16 +7,23 @@ DESIGN.md "Who uses it"); no valid token is 401.
 """
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+
 import pytest
 
 from server.adapters.models import Case
+from server.app import create_app
+from tests.conftest import ROLES as ACCOUNT_ROLES
+from tests.conftest import Account
 from tests.helpers import assign, child, create_case
 
 ROLES = ("admin", "supervisor", "officer", "referrer", "integration")
 CASE = "/api/cases/{case_id}"
 
 TERM_CSV = "academic_year,name,start,end\n2026-27,Autumn,2026-09-02,2026-12-18\n"
-NEW_USER = {"username": "new.officer", "display_name": "New Officer", "role": "officer",
+NEW_USER = {"username": "new.officer.{n}", "display_name": "New Officer", "role": "officer",
             "password": "a long enough passphrase"}
 REFERRAL = {"child": child(first_name="Referred"), "source": "school", "route": "form",
             "situation": "left_school_no_forwarding_school"}
@@ -99,16 +106,67 @@ def _ids(row) -> str:
     return f"{method} {path} {role}{'+assigned' if role == 'officer' and assigned else ''} -> {status}"
 
 
-@pytest.fixture
-def world(client, accounts, uow):
-    """A case with a CP alert, assigned to officer2 (whose assignment end/reassign act on)."""
+def make_world(client, accounts, spare: Account, n: int = 0) -> dict:
+    """A case with a CP alert (§11.4), assigned to the `spare` officer, whose assignment end/reassign act on and
+    whose account is the one an admin disables."""
     sup = accounts["supervisor"]
     case = create_case(client, sup, cp=True)
-    other = assign(client, sup, case["id"], accounts["officer2"].id)
+    other = assign(client, sup, case["id"], spare.id)
     actions = client.get(f"/api/actions?case_id={case['id']}", headers=sup.headers).get_json()
-    assert [a["code"] for a in actions] == ["alert_social_worker"]  # §11.4
+    assert [a["code"] for a in actions] == ["alert_social_worker"]
     return {"case_id": case["id"], "action_id": actions[0]["id"], "assignment_id": other["id"],
-            "officer_id": accounts["officer"].id, "officer2_id": accounts["officer2"].id}
+            "officer_id": accounts["officer"].id, "officer2_id": spare.id, "n": n}
+
+
+@pytest.fixture
+def world(client, accounts):
+    return make_world(client, accounts, accounts["officer2"])
+
+
+# The matrix shares one app and database (module scope) so its ~150 rows stay cheap; each row gets a case,
+# alert, assignment and spare officer of its own, so rows cannot see each other's effects.
+
+def _add_user(app, password_hash: str, name: str, role) -> Account:
+    from server.adapters.access_models import User
+    from server.service.clock import utcnow
+    from server.service.security import issue_token
+
+    with app.extensions["cme"]["uow"].transaction() as session:
+        user = User(username=name, display_name=f"Test {name}", role=role.value, password_hash=password_hash,
+                    active=True, created_at=utcnow())
+        session.add(user)
+        session.flush()
+        return Account(user.id, name, role, issue_token(session, user).token)
+
+
+@pytest.fixture(scope="module")
+def shared_app(database_template, pg_schema_factory, tmp_path_factory):
+    """An app on a database of its own: a copy of the migrated SQLite template, or a fresh PostgreSQL schema."""
+    kind, template = database_template
+    tmp = tmp_path_factory.mktemp("matrix")
+    if kind == "postgresql":
+        url = pg_schema_factory(os.environ["CME_TEST_DATABASE_URL"])
+    else:
+        shutil.copy(template, tmp / "cme.sqlite3")
+        url = f"sqlite:///{tmp / 'cme.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "BLOB_DIR": str(tmp / "blobs"), "TESTING": True})
+    yield app
+    app.extensions["cme"]["engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_accounts(shared_app, password_hash) -> dict[str, Account]:
+    return {name: _add_user(shared_app, password_hash, name, role) for name, role in ACCOUNT_ROLES.items()}
+
+
+_row_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def row_world(shared_app, shared_accounts, password_hash):
+    n = next(_row_numbers)
+    spare = _add_user(shared_app, password_hash, f"spare.officer.{n}", ACCOUNT_ROLES["officer2"])
+    return make_world(shared_app.test_client(), shared_accounts, spare, n)
 
 
 def fill(value, ids: dict):
@@ -131,12 +189,13 @@ def case_version(uow, case_id: int) -> int:
 
 @pytest.mark.parametrize(("method", "path", "body", "role", "assigned", "expected"), MATRIX,
                          ids=[_ids(r) for r in MATRIX])
-def test_access_matrix(client, accounts, uow, world, method, path, body, role, assigned, expected):
+def test_access_matrix(shared_app, shared_accounts, row_world, method, path, body, role, assigned, expected):
+    client, accounts, world = shared_app.test_client(), shared_accounts, row_world
     if assigned:
         assign(client, accounts["supervisor"], world["case_id"], accounts["officer"].id)
     headers = dict(accounts[role].headers)
     if method == "PATCH":
-        headers["If-Match"] = f'"{case_version(uow, world["case_id"])}"'
+        headers["If-Match"] = f'"{case_version(shared_app.extensions["cme"]["uow"], world["case_id"])}"'
     url = fill(path, world)
     resp = client.open(url, method=method, json=fill(body, world) if body is not None else None, headers=headers)
     assert resp.status_code == expected, resp.get_data(as_text=True)
@@ -146,6 +205,8 @@ def test_access_matrix(client, accounts, uow, world, method, path, body, role, a
         assert problem["status"] == expected
         if expected == 403:
             assert problem["type"].endswith("/forbidden") and problem["rule"].startswith("role:")
+        if expected == 404:
+            assert problem["type"].endswith("/not-found")
     if role == "referrer" and expected < 400:
         # a referrer never receives register data: a receipt or the calendar, nothing about a child
         text = resp.get_data(as_text=True)

@@ -49,7 +49,8 @@ def valid_request(current: CaseStatus, target: CaseStatus) -> TransitionRequest:
     """The least a request needs to pass when the move itself is allowed."""
     closure = None
     if target == S.CLOSED:
-        closure = {S.REFERRED: UNFOUNDED, S.TRANSFERRED_OUT: OTHER_LA, S.UNTRACED: LOCATED_ON_ROLL}.get(current, ON_ROLL)
+        by_status = {S.REFERRED: UNFOUNDED, S.TRANSFERRED_OUT: OTHER_LA, S.UNTRACED: LOCATED_ON_ROLL}
+        closure = by_status.get(current, ON_ROLL)
     destination = "Kent County Council" if target == S.TRANSFERRED_OUT else None
     note = "new information: the family is back at the address" if current == S.CLOSED else None
     return TransitionRequest(target=target, closure=closure, destination=destination, note=note)
