@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..adapters.access_models import ApiToken
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -93,12 +92,15 @@ def request_resync(session: Session, actor: Actor, device_id: int) -> dict:
 
 
 def goodbye(session: Session, actor: Actor) -> None:
-    """A retired device has pushed everything and erased itself: its token dies, it holds nothing."""
+    """A retired device has pushed everything and is erasing itself: it holds nothing from now on.
+
+    Its token is kept, not revoked: every later use of it is refused with 403 device-revoked (a wiped device is
+    treated as revoked by `security.authenticate`), so a device whose goodbye answer was lost, or that crashed
+    before erasing, is still told to erase at its next contact instead of meeting a 401 with its data intact."""
     device = device_of(session, actor)
     if device.status != "retired":
         raise Conflict("only a retired device says goodbye", field="device_id")
     device.status = "wiped"
-    session.execute(update(ApiToken).where(ApiToken.device_id == device.id).values(revoked_at=utcnow()))
     session.query(DeviceHolding).filter(DeviceHolding.device_id == device.id).delete()
 
 

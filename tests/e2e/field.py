@@ -78,11 +78,29 @@ class Device:
 
     def cases(self) -> list[int]:
         """Case ids held on the device (the first column of `cases`)."""
-        out = self.ok("cases")
-        return [int(m) for m in re.findall(r"^\W*(\d+)\s+\W\s*CME-", out, flags=re.MULTILINE)]
+        return case_ids(self.ok("cases"))
+
+    def record_visits(self, case_id: int, count: int) -> list[str]:
+        """Queue `count` visits quickly: one process using the client library (not the CLI under test)."""
+        script = ("import os, sys\n"
+                  "from field_client.engine import SyncEngine\n"
+                  "from field_client.store import Store\n"
+                  "with Store.open(os.environ['CME_FIELD_HOME'], os.environ['CME_FIELD_PASSPHRASE']) as store:\n"
+                  "    engine = SyncEngine(store, None)\n"
+                  "    for i in range(int(sys.argv[2])):\n"
+                  "        print(engine.record_visit(int(sys.argv[1]), 'no_answer', notes=f'visit {i}'))\n")
+        done = subprocess.run([sys.executable, "-c", script, str(case_id), str(count)], cwd=ROOT, env=self.env(),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
 
     def store_exists(self) -> bool:
         return (self.home / "store.db").exists()
+
+
+def case_ids(cases_output: str) -> list[int]:
+    """The first column of the `cases` table."""
+    return [int(m) for m in re.findall(r"^\W*(\d+)\s+\W\s*CME-", cases_output, flags=re.MULTILINE)]
 
 
 def photo_file(path: Path, size: int) -> tuple[Path, bytes, str]:
@@ -97,3 +115,43 @@ def sync_summary(out: str) -> dict[str, int]:
     match = re.search(r"Sent \d+ operation\(s\)(?: \((.*)\))?\.", out)
     assert match, out
     return {status: int(n) for n, status in re.findall(r"(\d+) (\w+)", match.group(1) or "")}
+
+
+# ---- the server's side, read through the in-process test client (same database) ----------------------
+def enquiries(client, supervisor, case_id: int) -> list[dict]:
+    resp = client.get(f"/api/cases/{case_id}/enquiries", headers=supervisor.headers)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def with_op(items: list[dict], op_id: str) -> list[dict]:
+    return [item for item in items if item.get("op_id") == op_id]
+
+
+def review_items(client, supervisor, case_id: int) -> list[dict]:
+    resp = client.get("/api/review", query_string={"case_id": case_id}, headers=supervisor.headers)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def device_record(client, supervisor, device_id: int) -> dict:
+    resp = client.get("/api/devices", headers=supervisor.headers)
+    assert resp.status_code == 200, resp.get_json()
+    return next(d for d in resp.get_json() if d["id"] == device_id)
+
+
+def linked_photos(uow, enquiry_id: int) -> list[dict]:
+    """Photos linked to an enquiry (no API lists them; the server's own tables do)."""
+    from sqlalchemy import select
+
+    from server.adapters.upload_models import Photo
+
+    with uow.transaction() as session:
+        rows = session.scalars(select(Photo).where(Photo.enquiry_id == enquiry_id).order_by(Photo.id))
+        return [{"id": p.id, "op_id": p.op_id, "sha256": p.sha256, "size": p.size} for p in rows]
+
+
+def photo_bytes(client, supervisor, photo_id: int) -> bytes:
+    resp = client.get(f"/api/photos/{photo_id}", headers=supervisor.headers)
+    assert resp.status_code == 200, resp.status_code
+    return resp.data

@@ -59,14 +59,16 @@ class LiveServer:
 
 class Seen(tuple):
     """One request that reached the proxy: unpacks as (method, path, request body size), as it always did;
-    `.headers` holds the request headers and `.status` the status sent back (None when refused or lost)."""
+    `.headers` holds the request headers; `.status` and `.reply_headers` what was sent back (None and {} when
+    the request was refused or its answer lost)."""
 
     headers: dict[str, str]
     status: int | None
+    reply_headers: dict[str, str]
 
     def __new__(cls, method: str, path: str, size: int, headers: dict[str, str]) -> "Seen":
         seen = super().__new__(cls, (method, path, size))
-        seen.headers, seen.status = headers, None
+        seen.headers, seen.status, seen.reply_headers = headers, None, {}
         return seen
 
 
@@ -186,15 +188,19 @@ class FaultProxy:
                 pause = proxy._take_delay(self.command, self.path)
                 if pause:
                     time.sleep(pause)
-                seen.status = resp.status_code
-                self.send_response(resp.status_code)
-                for k, v in resp.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(resp.content)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(resp.content)
+                seen.status, seen.reply_headers = resp.status_code, dict(resp.headers)
+                try:
+                    self.send_response(resp.status_code)
+                    for k, v in resp.headers.items():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection",
+                                             "content-encoding"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(resp.content)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(resp.content)
+                except OSError:  # the client went away meanwhile (e.g. it was killed)
+                    self.close_connection = True
                 return None
 
             do_GET = do_POST = do_PATCH = do_HEAD = do_DELETE = do_OPTIONS = do_PUT = _forward
