@@ -44,6 +44,16 @@ class EnquiryInputSchema(ma.Schema):
             raise ma.ValidationError("a partner check names the agency", field_name="source")
 
 
+class PhotoSchema(ma.Schema):
+    id = f.Integer()
+    enquiry_id = f.Integer()
+    case_id = f.Integer()
+    sha256 = f.String()
+    size = f.Integer()
+    content_type = f.String()
+    caption = f.String(allow_none=True)
+
+
 class EnquirySchema(ma.Schema):
     id = f.Integer()
     case_id = f.Integer()
@@ -59,6 +69,7 @@ class EnquirySchema(ma.Schema):
     details = f.Dict()
     safeguarding_concern = f.Boolean()
     flagged = f.String(allow_none=True)
+    photos = f.List(f.Nested(PhotoSchema), metadata={"description": "fetch each at /api/photos/{id}"})
 
 
 @blp.route("/<int:case_id>/enquiries", methods=["POST"])

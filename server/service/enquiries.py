@@ -1,16 +1,20 @@
 """Enquiries are append-only facts: home visits, address checks, partner checks and letters."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.models import Enquiry
+from ..adapters.upload_models import Photo
 from ..domain.access import Actor, Permission
 from ..domain.triggers import triggers_for_concern
 from . import audit, changes
 from .access import load_case
 from .actions import raise_triggers
 from .clock import utcnow
+from .uploads import photo_view
 from .views import enquiry_view
 
 DETAIL_KEYS = ("notice_left", "person_spoken_to", "new_address", "result", "agency", "letter_type")
@@ -36,6 +40,9 @@ def record_enquiry(session: Session, actor: Actor, case_id: int, data: dict, *, 
 
 def list_enquiries(session: Session, actor: Actor, case_id: int) -> list[dict]:
     case = load_case(session, actor, case_id)
-    rows = session.scalars(select(Enquiry).where(Enquiry.case_id == case.id).order_by(Enquiry.id))
+    rows = list(session.scalars(select(Enquiry).where(Enquiry.case_id == case.id).order_by(Enquiry.id)))
+    photos: dict[int, list[dict]] = defaultdict(list)
+    for p in session.scalars(select(Photo).where(Photo.case_id == case.id).order_by(Photo.id)):
+        photos[p.enquiry_id].append(photo_view(p))
     audit.record(session, actor, "enquiry.list", case.id)
-    return [enquiry_view(e) for e in rows]
+    return [{**enquiry_view(e), "photos": photos[e.id]} for e in rows]

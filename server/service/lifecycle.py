@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..adapters.models import Assignment
 from ..domain.access import Actor, Permission
 from ..domain.lifecycle import CaseFacts, CaseStatus, TransitionRequest, check_transition
 from . import audit, changes
@@ -12,6 +14,15 @@ from .access import load_case
 from .actions import raise_triggers
 from .cases import build_view, check_version
 from .clock import today, utcnow
+
+
+def _end_assignments(session: Session, actor: Actor, case_id: int) -> list[str]:
+    """A closed case needs no more visits: its open assignments end, so it leaves officers' devices."""
+    open_ones = list(session.scalars(select(Assignment).where(Assignment.case_id == case_id,
+                                                              Assignment.ended_at.is_(None))))
+    for a in open_ones:
+        a.ended_at, a.ended_by = utcnow(), actor.user_id
+    return ["assignments"] if open_ones else []
 
 
 def transition(session: Session, actor: Actor, case_id: int, if_match: int | None,
@@ -25,6 +36,7 @@ def transition(session: Session, actor: Actor, case_id: int, if_match: int | Non
     case.status = request.target.value
     fields = ["status"]
     if request.target == CaseStatus.CLOSED:
+        fields += _end_assignments(session, actor, case.id)
         case.closed_at = utcnow()
         case.close_reason = request.closure.reason.value
         case.close_evidence = {k: (v.isoformat() if hasattr(v, "isoformat") else v)

@@ -1,4 +1,8 @@
 """The sync endpoints over HTTP: enrolment, pull with scope and removals, idempotent push, device control."""
+import base64
+import hashlib
+import uuid
+
 from sync.cursor import holdings_digest
 from tests.helpers import assign, create_case
 from tests.sync_helpers import PROTOCOL, edit_op, enrol, pull_all, push, visit_op
@@ -143,3 +147,43 @@ def test_an_edit_after_the_devices_own_visit_is_not_a_conflict(client, accounts)
     visit, edit = push(client, device, [visit_op(case["id"]), edit_op(case["id"], base,
                                                                       {"contact_phone": "01632 960222"})])
     assert visit["status"] == "applied" and edit["status"] == "applied"
+
+
+def test_closing_a_case_ends_its_assignments_and_removes_it_from_devices(client, accounts):
+    sup, officer = accounts["supervisor"], accounts["officer"]
+    case = create_case(client, sup)
+    assign(client, sup, case["id"], officer.id)
+    device = enrol(client, "officer")
+    page, _ = pull_all(client, device)
+    client.post(f"/api/cases/{case['id']}/transitions", json={"target": "open"}, headers=sup.headers)
+    closed = client.post(f"/api/cases/{case['id']}/transitions", headers=sup.headers, json={
+        "target": "closed", "closure": {"reason": "on_roll_at_school", "school_name": "Fictown Academy",
+                                        "on_roll_date": "2026-11-02"}})
+    assert closed.status_code == 200 and closed.get_json()["assignments"] == []
+    after, _ = pull_all(client, device, page["cursor"])
+    assert after["removed"] == [case["id"]]
+
+
+def test_enquiries_list_their_photos(client, accounts):
+    sup, officer = accounts["supervisor"], accounts["officer"]
+    case = create_case(client, sup)
+    assign(client, sup, case["id"], officer.id)
+    device = enrol(client, "officer")
+    visit = visit_op(case["id"])
+    push(client, device, [visit])
+    data = b"a photo of a notice left at the door" * 100
+    digest = hashlib.sha256(data).hexdigest()
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    (("sha256", digest), ("content_type", "image/jpeg"), ("filename", "n.jpg")))
+    tus = {**device["headers"], "Tus-Resumable": "1.0.0"}
+    created = client.post("/api/uploads", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+    client.patch(created.headers["Location"], data=data, headers={
+        **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    attach = {"op_id": str(uuid.uuid4()), "kind": "attach_photo", "case_id": case["id"],
+              "device_time": visit["device_time"], "payload": {"visit_op_id": visit["op_id"], "sha256": digest,
+                                                               "size": len(data), "content_type": "image/jpeg"}}
+    assert push(client, device, [attach])[0]["status"] == "applied"
+    listed = client.get(f"/api/cases/{case['id']}/enquiries", headers=sup.headers).get_json()
+    assert [p["sha256"] for p in listed[0]["photos"]] == [digest]
+    fetched = client.get(f"/api/photos/{listed[0]['photos'][0]['id']}", headers=sup.headers)
+    assert fetched.status_code == 200 and fetched.data == data
