@@ -290,7 +290,26 @@ class Store:
 
     @staticmethod
     def exists(directory: Path | str) -> bool:
-        return _db_path(directory).is_file()
+        """A store is there to open; one whose erase was cut short is finished off and counts as absent."""
+        path = _db_path(directory)
+        if not path.is_file():
+            return False
+        try:
+            conn = _connect(path, create=False)
+        except StoreError:
+            return True  # damaged, not erased: opening it reports why
+        erased = False
+        try:
+            _read_envelope(conn)
+        except StoreErased:
+            erased = True
+        except StoreError:
+            pass  # damaged, not erased: opening it reports why
+        finally:
+            conn.close()
+        if erased:
+            _remove_files(path)
+        return not erased
 
     def close(self) -> None:
         if self._conn is not None:

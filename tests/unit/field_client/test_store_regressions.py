@@ -98,3 +98,20 @@ def test_create_still_works_on_a_file_system_without_hard_links(tmp_path: Path,
     with pytest.raises(StoreExists):
         Store.create(directory, PASS, kdf_n=CHEAP_N)
     Store.open(directory, PASS).close()
+
+
+def test_an_interrupted_erase_leaves_no_store_to_block_enrolment(tmp_path):
+    """A store marked erased but not yet deleted is finished off by `exists`, so the device can enrol again."""
+    import sqlite3
+
+    from field_client.store import Store
+
+    store = Store.create(tmp_path, "a passphrase", kdf_n=2**10)
+    store.close()
+    conn = sqlite3.connect(tmp_path / "store.db")
+    conn.execute("UPDATE meta SET erased = 1")
+    conn.commit()
+    conn.close()
+    assert Store.exists(tmp_path) is False
+    assert not (tmp_path / "store.db").exists()
+    Store.create(tmp_path, "another passphrase", kdf_n=2**10).close()
