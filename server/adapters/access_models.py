@@ -39,8 +39,11 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+    # The client's address, to throttle password spraying (one address, many usernames); None from the CLI.
+    address: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_login_attempts_user_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_attempts_user_at", "username", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
 
 
 class AuditEntry(Base):

@@ -8,8 +8,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
 
-from ..domain.errors import PreconditionRequired, VersionMismatch
-from ..service.security import authenticate
+from ..domain.errors import DomainError, InvalidInput, PreconditionRequired, VersionMismatch
+from ..service.security import authenticate, client_address
 from sync.errors import DeviceRetired, check_protocol_version
 from sync.vocabulary import PROTOCOL_HEADER
 
@@ -46,8 +46,66 @@ def run_device(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def run_public(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with uow().transaction() as session:
-        return fn(session, *args, **kwargs)
+    """A request that authenticates itself (sign-in, enrolment, sign-out); sign-ins are throttled per client
+    address too, so the service is told the address (behind proxies: TRUSTED_PROXIES, see `init_api`)."""
+    address = client_address.set(request.remote_addr)
+    try:
+        with uow().transaction() as session:
+            return fn(session, *args, **kwargs)
+    finally:
+        client_address.reset(address)
+
+
+# A push is judged op by op (sync rules keep a bad op for review), so its body is not refused here as a whole.
+NUL_CHECK_EXEMPT = frozenset({"/api/sync/push"})
+MAX_JSON_DEPTH = 32  # the deepest body this API takes nests about 6 levels
+
+
+class MalformedBody(DomainError):
+    code, title, status = "malformed-body", "The request body is not valid JSON", 400
+
+
+def screen_input() -> None:
+    """Before each request, what schemas cannot catch: JSON nested so deep that parsing it would exhaust the
+    stack (400), and NUL (U+0000) in a query or JSON string, which PostgreSQL text cannot hold (422 on the field,
+    rather than a database error later). Non-JSON bodies (tus chunks) are not read here."""
+    for name, values in request.args.lists():
+        if "\0" in name or any("\0" in value for value in values):
+            raise InvalidInput("text may not contain NUL characters", field=name.replace("\0", ""))
+    if not request.is_json:
+        return
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:
+        raise MalformedBody(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from None
+    nul_at, depth = _scan(document)
+    if depth > MAX_JSON_DEPTH:
+        raise MalformedBody(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if nul_at is not None and request.path not in NUL_CHECK_EXEMPT:
+        raise InvalidInput("text may not contain NUL characters", field=nul_at or "body")
+
+
+def _scan(document: Any) -> tuple[str | None, int]:
+    """The dotted path of the first string (or key) holding a NUL (or None), and the nesting depth; iterative."""
+    first: str | None = None
+    deepest = 0
+    stack: list[tuple[str, Any, int]] = [("", document, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, str):
+            if first is None and "\0" in value:
+                first = path
+            continue
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        children = []
+        for key, item in items:
+            here = f"{path}.{key}" if path else str(key)
+            if first is None and "\0" in str(key):
+                first = here.replace("\0", "")
+            children.append((here, item, depth + 1))
+        stack.extend(reversed(children))
+    return first, deepest
 
 
 def if_match_version(required: bool = True) -> int | None:

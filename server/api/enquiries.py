@@ -1,6 +1,8 @@
 """/api/cases/<id>/enquiries: home visits, address checks, partner checks and letters (append-only)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
@@ -9,11 +11,15 @@ from flask_smorest import Blueprint
 from sync.vocabulary import AddressCheckResult, AddressCheckSource, PartnerCheckAgency, VisitOutcome
 from ..domain.vocabulary import EnquiryKind
 from ..service import enquiries
+from ..service.clock import utcnow
 from .case_schemas import AddressSchema, choice, text
 from .context import BEARER, run
 
 blp = Blueprint("enquiries", __name__, url_prefix="/api/cases", description="Enquiries made on a case")
 
+# An enquiry recorded here cannot have happened later than now; a few minutes' clock skew is tolerated. (Visits
+# pushed from devices carry device time and are judged by the sync rules, not by this schema.)
+FUTURE_TOLERANCE = timedelta(minutes=10)
 OUTCOMES = [e.value for e in VisitOutcome] + [e.value for e in AddressCheckResult]
 SOURCES = [e.value for e in AddressCheckSource] + [e.value for e in PartnerCheckAgency]
 
@@ -29,6 +35,11 @@ class EnquiryInputSchema(ma.Schema):
     new_address = f.Nested(AddressSchema, allow_none=True)
     letter_type = text(100, allow_none=True)
     safeguarding_concern = f.Boolean(load_default=False)
+
+    @ma.validates("occurred_at")
+    def _not_in_future(self, value, **_):
+        if value is not None and value > utcnow() + FUTURE_TOLERANCE:
+            raise ma.ValidationError("an enquiry cannot have happened in the future")
 
     @ma.validates_schema
     def _by_kind(self, data, **_):

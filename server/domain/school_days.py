@@ -181,6 +181,7 @@ def parse_term_dates(text: str, fmt: str) -> list[Term]:
         terms = _terms_from_json(text)
     else:
         raise TermDatesError("fmt", f'unknown format {fmt!r}; use "csv" or "json"')
+    _need_some_terms(terms)
     _check_no_overlap(terms)
     return [term for term, _ in terms]
 
@@ -235,6 +236,8 @@ def _terms_from_year(year: dict[str, Any], prefix: str) -> list[_Located]:
         row = {"academic_year": academic_year, "name": f"{CLOSURE_PREFIX} {reason}",
                "start": fields.get("date"), "end": fields.get("date")}
         found.append((_make_term(row, f"{where}.", date_name="date", year_field=f"{prefix}academic_year"), f"{where}."))
+    if not found:  # it would load nothing for this year
+        raise TermDatesError(f"{prefix}terms", "no terms: give at least one term (or closure) for the year")
     return found
 
 
@@ -273,6 +276,12 @@ def _parse_date(value: Any, field: str) -> date:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise TermDatesError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _need_some_terms(terms: list[_Located]) -> None:
+    """A file that would load nothing (a CSV header alone, an empty JSON list) is a mistake, not a no-op."""
+    if not terms:
+        raise TermDatesError("terms", "no terms: the file holds no term dates")
 
 
 def _check_no_overlap(terms: list[_Located]) -> None:

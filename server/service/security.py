@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.access_models import ApiToken, LoginAttempt, User
@@ -23,7 +25,11 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 TOKEN_TTL = timedelta(hours=12)
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5  # per username within the window
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # per client address within the window: password spraying over many usernames
+
+# The address of the client signing in, set by the API layer for the request; None outside one (the CLI).
+client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 
 def hash_password(password: str) -> str:
@@ -57,24 +63,36 @@ def issue_token(session: Session, user: User, *, ttl: timedelta = TOKEN_TTL,
     return IssuedToken(token, now + ttl, user)
 
 
-def login(session: Session, username: str, password: str, *,
-          max_failures: int = LOGIN_MAX_FAILURES) -> User | None:
+def login(session: Session, username: str, password: str, *, max_failures: int = LOGIN_MAX_FAILURES,
+          max_address_failures: int = LOGIN_MAX_FAILURES_PER_ADDRESS, address: str | None = None) -> User | None:
     """Check a password and record the attempt; None when wrong (the caller commits the attempt, then refuses).
 
-    After too many recent failures for a username, even the right password is refused for a while."""
+    After too many recent failures for a username, or from one client address (password spraying: a guess or two
+    at many usernames), even the right password is refused for a while. `address` defaults to the request's."""
     now = utcnow()
-    failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.success.is_(False),
-        LoginAttempt.at > now - LOGIN_WINDOW)) or 0
-    if failures >= max_failures:
-        raise TooManyAttempts("too many failed sign-ins for this account; try again later",
-                              retry_after=int(LOGIN_WINDOW.total_seconds()))
+    address = (address or client_address.get() or "")[:64] or None
+    _throttle(session, LoginAttempt.username == username, max_failures, now,
+              "too many failed sign-ins for this account; try again later")
+    if address is not None:
+        _throttle(session, LoginAttempt.address == address, max_address_failures, now,
+                  "too many failed sign-ins from this address; try again later")
     user = session.scalar(select(User).where(User.username == username))
     # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
     ok = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username[:80], at=now, success=ok))
+    session.add(LoginAttempt(username=username[:80], address=address, at=now, success=ok))
     return user if ok else None
+
+
+def _throttle(session: Session, who, limit: int, now: datetime, message: str) -> None:
+    """429 while `limit` or more sign-ins matching `who` failed within the window. The lock lifts when the
+    limit-th newest of those failures leaves the window: that is the Retry-After."""
+    failed_at = session.scalar(select(LoginAttempt.at).where(
+        who, LoginAttempt.success.is_(False), LoginAttempt.at > now - LOGIN_WINDOW)
+        .order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
+    if failed_at is not None:
+        wait = (as_utc(failed_at) + LOGIN_WINDOW - now).total_seconds()
+        raise TooManyAttempts(message, retry_after=max(1, math.ceil(wait)))
 
 
 def authenticate(session: Session, token: str | None) -> Actor:

@@ -1,10 +1,10 @@
 """User accounts; an admin creates them."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..adapters.access_models import User
+from ..adapters.access_models import ApiToken, User
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.vocabulary import Role
@@ -50,6 +50,9 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> di
     if user is None:
         raise NotFound(f"no user {user_id}")
     user.active = active
+    if not active:  # its sign-in tokens die for good: re-enabling the account must not revive them
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.device_id.is_(None),
+                                               ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
     return user_view(user)
 
 
