@@ -41,6 +41,9 @@ MAX_OP_ID = 64
 MAX_KIND = 64
 
 
+MAX_ID = 2**53  # ids and versions fit a PostgreSQL bigint and a JSON number without loss
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -257,9 +260,28 @@ def _check_envelope(op: Op) -> list[Problem]:
     message = _aware_datetime(op.device_time)
     if message:
         problems.append(Problem("device_time", message))
-    if op.case_id is None or not _is_int(op.case_id) or op.case_id < 1:
-        problems.append(Problem("case_id", "required: a positive integer"))
+    if op.case_id is None or not _is_int(op.case_id) or not 1 <= op.case_id <= MAX_ID:
+        problems.append(Problem("case_id", f"required: a positive integer up to {MAX_ID}"))
+    if op.base_version is not None and not 1 <= op.base_version <= MAX_ID:
+        problems.append(Problem("base_version", f"must be between 1 and {MAX_ID}"))
+    problems += [Problem(f"payload.{path}", "contains a NUL character") for path in _nul_paths(op.payload)]
     return problems
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """Where a NUL character hides in a payload: no database text column can hold one (PostgreSQL refuses)."""
+    if isinstance(value, str):
+        return [path or "(value)"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            found += [here] if "\x00" in str(key) else []
+            found += _nul_paths(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _nul_paths(item, f"{path}[{i}]")
+    return found
 
 
 def validate_payload(op: Op) -> list[Problem]:

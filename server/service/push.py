@@ -55,6 +55,8 @@ def push_one(session: Session, actor: Actor, raw: dict) -> dict:
 def _apply_once(session: Session, actor: Actor, raw: dict) -> dict:
     try:
         op = Op.from_wire(raw)
+        if "\x00" in op.op_id:
+            raise OpInvalid("op_id", "contains a NUL character")
     except OpInvalid as exc:
         return _unreadable(session, actor, raw, exc)
     fp = fingerprint(op)
@@ -63,10 +65,15 @@ def _apply_once(session: Session, actor: Actor, raw: dict) -> dict:
         return _repeat(seen, op.op_id, op.case_id, fp)
     result = judge_and_apply(session, actor, op)
     session.add(AppliedOp(op_id=op.op_id, device_id=actor.device_id, actor_id=actor.user_id, fingerprint=fp,
-                          kind=op.kind[:64], case_id=op.case_id, status=result["status"], result=result,
-                          received_at=utcnow()))
+                          kind=storable(op.kind), case_id=result.get("case_id"), status=result["status"],
+                          result=result, received_at=utcnow()))
     session.flush()
     return result
+
+
+def storable(text: str, limit: int = 64) -> str:
+    """Text a database column can hold: no NUL (PostgreSQL refuses it), at most `limit` characters."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def _repeat(seen: AppliedOp, op_id: str, case_id: object, fp: str) -> dict:
@@ -79,7 +86,7 @@ def _repeat(seen: AppliedOp, op_id: str, case_id: object, fp: str) -> dict:
 
 def _unreadable(session: Session, actor: Actor, raw: dict, exc: OpInvalid) -> dict:
     """An op we cannot even parse is still kept for a supervisor, under whatever id it gave."""
-    op_id = str(raw.get("op_id") or "")[:64] or None
+    op_id = storable(str(raw.get("op_id") or "")) or None
     if op_id is None:
         return {"op_id": None, "status": OpStatus.quarantined.value, "reason": QuarantineReason.invalid.value,
                 "detail": f"{exc.field}: {exc.message}; an op without an id cannot be kept"}
@@ -89,7 +96,7 @@ def _unreadable(session: Session, actor: Actor, raw: dict, exc: OpInvalid) -> di
         return _repeat(seen, op_id, raw.get("case_id"), fp)
     result = quarantine(session, actor, raw, op_id, None, QuarantineReason.invalid, f"{exc.field}: {exc.message}")
     session.add(AppliedOp(op_id=op_id, device_id=actor.device_id, actor_id=actor.user_id, fingerprint=fp,
-                          kind=str(raw.get("kind"))[:64], case_id=None, status=result["status"], result=result,
+                          kind=storable(str(raw.get("kind"))), case_id=None, status=result["status"], result=result,
                           received_at=utcnow()))
     session.flush()
     return result
