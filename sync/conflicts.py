@@ -8,7 +8,8 @@ which field paths changed, and asks `classify_edit` what to do:
 - other fields changed, none of the proposed ones -> conflict_soft (apply everything, flag)
 - a proposed field changed to a different value   -> conflict_hard (apply the rest, keep both values, flag)
 
-Values compare with plain `==` (an address is a dict), so a field already holding the proposed value is no conflict.
+Values compare with `same_value` (plain `==`, but an address part left out equals one that is null), so a field
+already holding the proposed value is no conflict.
 """
 
 from __future__ import annotations
@@ -117,6 +118,17 @@ def validate_value(path: str, value: Any) -> Problem | None:
     return Problem(path, message) if message else None
 
 
+def same_value(path: str, a: Any, b: Any) -> bool:
+    """Do two values of a field mean the same? Plain `==`, except that an address part left out is the same as
+    one that is null or blank (a device sends {"line1", "postcode"}; the server reads back line2/town as None)."""
+    if path == "current_address" and isinstance(a, dict) and isinstance(b, dict):
+        def parts(address: dict[str, Any]) -> dict[str, Any]:
+            extra = {k: v for k, v in address.items() if k not in ADDRESS_KEYS}
+            return {**extra, **{k: address.get(k) or None for k in sorted(ADDRESS_KEYS)}}
+        return parts(a) == parts(b)
+    return a == b
+
+
 @dataclass(frozen=True)
 class EditDecision:
     """What to do with a proposed field edit.
@@ -150,7 +162,7 @@ def classify_edit(
     apply: dict[str, Any] = {}
     hard: dict[str, tuple[Any, Any]] = {}
     for path, device_value in proposed.items():
-        if path in changed_since_base and changed_since_base[path] != device_value:
+        if path in changed_since_base and not same_value(path, changed_since_base[path], device_value):
             hard[path] = (changed_since_base[path], device_value)
         else:
             apply[path] = device_value

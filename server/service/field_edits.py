@@ -5,12 +5,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.models import Case, CaseChange
-from ..adapters.sync_models import ReviewItem
+from ..adapters.sync_models import AppliedOp, ReviewItem
 from ..domain.access import Actor
 from ..domain.errors import InvalidInput
 from sync.conflicts import classify_edit
 from sync.ops import Op
-from sync.vocabulary import OpStatus
+from sync.vocabulary import OpKind, OpStatus
 from . import audit, changes
 from .case_fields import apply_changes, field_value
 from .clock import today, utcnow
@@ -18,14 +18,36 @@ from .clock import today, utcnow
 
 # Versions that only appended facts or moved assignments change no case field: they never conflict with an edit.
 NOT_FIELDS = frozenset({"enquiries", "assignments", "photos", "referrals"})
+EDIT_VERDICTS = (OpStatus.applied.value, OpStatus.conflict_soft.value, OpStatus.conflict_hard.value)
 
 
-def changed_paths_since(session: Session, case: Case, base_version: int) -> set[str]:
-    """Field paths written by any version after the base; a whole-carers rewrite touches every carer path."""
-    rows = session.scalars(select(CaseChange.fields).where(CaseChange.case_id == case.id,
-                                                           CaseChange.version > base_version))
+def own_edit_versions(session: Session, actor: Actor, case: Case, base_version: int) -> set[int]:
+    """Versions after the base made by this device's own earlier field edits of the case.
+
+    The officer typed those values, and the device queued this edit behind them (ops are pushed in the order they
+    were captured), so they happened before this edit, not "meanwhile": they must not make it conflict."""
+    if actor.device_id is None:
+        return set()
+    results = session.scalars(select(AppliedOp.result).where(
+        AppliedOp.device_id == actor.device_id, AppliedOp.case_id == case.id,
+        AppliedOp.kind == OpKind.propose_case_change.value,
+        AppliedOp.status.in_(EDIT_VERDICTS)))
+    return {r["case_version"] for r in results
+            if isinstance(r.get("case_version"), int) and r["case_version"] > base_version
+            and (r.get("result") or {}).get("applied_fields")}
+
+
+def changed_paths_since(session: Session, case: Case, base_version: int, actor: Actor | None = None) -> set[str]:
+    """Field paths written by any version after the base; a whole-carers rewrite touches every carer path.
+
+    With `actor`, versions made by that device's own earlier field edits are left out (see `own_edit_versions`)."""
+    own = own_edit_versions(session, actor, case, base_version) if actor is not None else set()
+    rows = session.execute(select(CaseChange.version, CaseChange.kind, CaseChange.actor_id, CaseChange.fields)
+                           .where(CaseChange.case_id == case.id, CaseChange.version > base_version))
     paths: set[str] = set()
-    for fields in rows:
+    for version, kind, actor_id, fields in rows:
+        if version in own and kind == "field_edit" and actor_id == actor.user_id:
+            continue
         for name in fields:
             if name in NOT_FIELDS:
                 continue
@@ -41,7 +63,7 @@ def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict
     if op.base_version > case.version:
         raise InvalidInput(f"base version {op.base_version} is newer than the case ({case.version})",
                            field="base_version")
-    changed = changed_paths_since(session, case, op.base_version)
+    changed = changed_paths_since(session, case, op.base_version, actor)
     decision = classify_edit(proposed, op.base_version, case.version,
                              {p: field_value(case, p) for p in changed})
     written = apply_changes(case, dict(decision.apply), today()) if decision.apply else []
