@@ -83,6 +83,17 @@ def _unlock(conn: sqlite3.Connection, passphrase: str) -> tuple[bytes, crypto.Kd
     return key, params, extra
 
 
+def _is_erased(conn: sqlite3.Connection) -> bool:
+    """Marked erased? A damaged header is not "erased": opening the store reports the damage."""
+    try:
+        _read_envelope(conn)
+    except StoreErased:
+        return True
+    except StoreError:
+        return False
+    return False
+
+
 def _build(path: Path, envelope: crypto.Envelope) -> None:
     """Write a new, empty store at `path` (which must not exist) and leave it whole in that one file."""
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # 0600: other users cannot read it
@@ -173,13 +184,8 @@ class Store(OutboxMixin, PhotosMixin):
             conn = _connect(path, create=False)
         except StoreError:
             return True  # damaged, not erased: opening it reports why
-        erased = False
         try:
-            _read_envelope(conn)
-        except StoreErased:
-            erased = True
-        except StoreError:
-            pass  # damaged, not erased: opening it reports why
+            erased = _is_erased(conn)
         finally:
             conn.close()
         if erased:
