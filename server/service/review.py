@@ -8,10 +8,11 @@ from ..adapters.models import Case, Enquiry
 from ..adapters.sync_models import ReviewItem
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, InvalidInput, NotFound
+from sync.conflicts import same_value
 from sync.ops import Op
 from sync.vocabulary import OpKind, OpStatus, QuarantineReason
 from . import audit, changes
-from .case_fields import apply_changes
+from .case_fields import apply_changes, field_value
 from .clock import today, utcnow
 from .enquiries import record_enquiry
 from .op_apply import enquiry_data
@@ -78,6 +79,12 @@ def _pick(session: Session, actor: Actor, item: ReviewItem, choices: dict[str, s
     case = session.scalar(select(Case).where(Case.id == item.case_id).with_for_update())
     chosen = {path: values[path][0 if pick == "server" else 1] for path, pick in choices.items()}
     device_wins = {p: v for p, v in chosen.items() if choices[p] == "device"}
+    # The supervisor chose between the two values kept with the conflict. If the field has been written again
+    # since, writing the device's value would silently undo that newer write (a lost update): refuse instead.
+    moved = sorted(p for p in device_wins if not same_value(p, field_value(case, p), values[p][0]))
+    if moved:
+        raise Conflict(f"changed since this conflict was kept: {', '.join(moved)}; read the case again, then "
+                       "edit it or reject this item", field="choices")
     written = apply_changes(case, device_wins, today()) if device_wins else []
     if written:
         changes.bump(session, case, actor, "review_pick", written)

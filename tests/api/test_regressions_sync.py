@@ -82,3 +82,38 @@ def test_another_device_of_the_same_officer_still_conflicts(client, accounts):
     result = push(client, tablet, [edit_op(case_id, base, {"contact_phone": "01632 960002"})])[0]
     assert result["status"] == "conflict_hard"
     assert result["hard_fields"]["contact_phone"] == ["01632 960001", "01632 960002"]
+
+
+def _hard_conflict_on_phone(client, accounts):
+    """A kept hard conflict on contact_phone: [office value, device value]."""
+    sup, case_id, device, base = _held(client, accounts)
+    client.patch(f"/api/cases/{case_id}", json={"contact_phone": "07700 900999"},
+                 headers={**sup.headers, "If-Match": f'"{base}"'})
+    result = push(client, device, [edit_op(case_id, base, {"contact_phone": "01632 960001"})])[0]
+    assert result["status"] == "conflict_hard"
+    item = _review(client, sup, case_id)[0]
+    assert item["values"] == {"contact_phone": ["07700 900999", "01632 960001"]}
+    return sup, case_id, item
+
+
+def test_picking_the_device_value_does_not_undo_a_later_write(client, accounts):
+    """The supervisor chooses between the two values shown with the conflict. A value written after the conflict
+    was kept (here by a later office edit) must not be overwritten without anyone seeing it."""
+    sup, case_id, item = _hard_conflict_on_phone(client, accounts)
+    version = client.get(f"/api/cases/{case_id}", headers=sup.headers).get_json()["version"]
+    client.patch(f"/api/cases/{case_id}", json={"contact_phone": "01632 960777"},
+                 headers={**sup.headers, "If-Match": f'"{version}"'})
+    pick = {"decision": "pick", "choices": {"contact_phone": "device"}}
+    resp = client.post(f"/api/review/{item['id']}/resolve", json=pick, headers=sup.headers)
+    assert resp.status_code == 409, resp.get_json()
+    assert client.get(f"/api/cases/{case_id}", headers=sup.headers).get_json()["contact_phone"] == "01632 960777"
+    assert _review(client, sup, case_id)[0]["open"] is True  # still waiting: reject it, or edit the case
+    reject = {"decision": "reject", "note": "superseded by the later call"}
+    assert client.post(f"/api/review/{item['id']}/resolve", json=reject, headers=sup.headers).status_code == 200
+
+
+def test_picking_the_device_value_still_works_when_nothing_moved(client, accounts):
+    sup, case_id, item = _hard_conflict_on_phone(client, accounts)
+    pick = {"decision": "pick", "choices": {"contact_phone": "device"}}
+    assert client.post(f"/api/review/{item['id']}/resolve", json=pick, headers=sup.headers).status_code == 200
+    assert client.get(f"/api/cases/{case_id}", headers=sup.headers).get_json()["contact_phone"] == "01632 960001"

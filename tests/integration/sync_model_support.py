@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from field_client import state
 from field_client.engine import SyncEngine
@@ -223,6 +223,10 @@ class Device:
             return {}
         return {int(cid): data for cid, _, data in self.store.list(state.CASES)}
 
+    def verdicts(self) -> list[dict]:
+        """The notable verdicts the device kept for its officer (clash, conflicts, quarantines)."""
+        return [] if self.erased else self.store.get_state(state.RESULTS, [])
+
     def visits(self) -> list[str]:
         """Visit op ids recorded on this device that a photo can still be attached to."""
         return [] if self.erased else [visit_id for visit_id, _, _ in self.store.list(state.VISITS)]
@@ -370,11 +374,6 @@ def audit_gaps(uow: Any) -> list[str]:
         else:
             used.add(match)
     return gaps
-
-
-def count_rows(uow: Any, model: Any) -> int:
-    with uow.transaction() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def dumps(value: Any) -> str:

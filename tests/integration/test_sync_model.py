@@ -2,18 +2,26 @@
 
 The real Flask app runs in-process behind a `requests` transport adapter (`sync_model_support.FaultyWsgiAdapter`),
 so the real `field_client.transport.Transport`, `SyncEngine` and encrypted `Store` run unchanged. Each example gets
-a fresh database; the machine draws 2-3 devices (one per officer, or two for the first officer) and then runs
-steps: offline captures (visits, address checks, assignment acknowledgements, field edits) on held cases;
-supervisor edits (PATCH with If-Match, sometimes stale), assignment changes (assign, end, reassign), closing and
-reopening cases; revocations (the device erases itself at its next contact and the officer enrols a fresh one);
-and syncs with a network fault drawn per request (lost request, lost response, duplicate delivery, a push held
-and delivered after a later one, the server stopping between commit and reply, the device's process dying after
-its request was delivered).
+a fresh database (a copy of the migrated SQLite template, or the PostgreSQL template schema truncated) and draws
+2-3 devices (one per officer, or two for the first officer), push batches of 1-3 ops and pull pages of 2 cases.
+Steps:
+- offline capture on a held case: home visits, address checks, photos of a visit (tus upload in 1 KiB PATCHes),
+  assignment acknowledgements, field edits (`propose_change`), and an officer's edit made while the office edits
+  the same case (`concurrent_edits`);
+- the supervisor: PATCH with If-Match (sometimes stale: 412), assign / end / reassign, close / reopen, resolve
+  review items (accept, pick server or device values, reject), order a device to resync, revoke a device (it
+  erases itself at its next contact; the officer then enrols a fresh device);
+- sync one device, or every device, with a network fault drawn per request (`sync_model_support.FAULTS`): request
+  lost, response lost, duplicate delivery, a request held and delivered after a later one (reordering), the
+  server stopping between commit and reply, the device's process dying after its request was delivered (engine
+  and store dropped, the store reopened from disk with `Store.open`), and the office acting between two of the
+  device's requests.
 
 Invariants after every step (`@invariant`):
  I1 nothing captured is lost: every op a device captured is, on the server, recorded exactly once
     (one AppliedOp row whose first status is a verdict, never "duplicate"/"clash") and
       - a visit/address check applied: exactly one Enquiry with that op id, on the op's case, and no review item;
+      - a photo applied: exactly one Photo with that op id, on the op's case;
       - a field edit or acknowledgement applied: no Enquiry and no review item;
       - conflict_soft / conflict_hard: exactly one ReviewItem of that category;
       - quarantined: exactly one ReviewItem (category quarantined, with the same reason) and no Enquiry;
@@ -27,12 +35,16 @@ Invariants after every step (`@invariant`):
     either applied or held as hard, and the conflict is real: someone other than this device (the supervisor or
     another device) wrote that field after the op's base version. Likewise a soft conflict needs someone else
     to have written another field since the base.
- I4 a device never holds a case it was never sent by the server for its officer (holdings ⊆ ever-in-scope).
- I5 the audit log covers the change log (see AUDIT below).
-After each sync that completes without an exception:
+ I4 no device is ever told "clash": whatever it resends (after a lost answer, a crash) has the same content.
+ I5 a device never holds a case that was never in its officer's scope.
+ I6 the audit log covers the change log (see AUDIT below).
+ R1 a review pick never silently overwrites: picking the device's value succeeds only if the field still holds
+    the server value kept with the conflict (otherwise 409, and nothing is written).
+After each sync that completes without an exception (and during which the office did not act):
  S1 the outbox is empty and nothing is left "leaving";
- S2 the device holds exactly its officer's scope at the server's versions, with the content the server would
-    send now (snapshot by snapshot), the server's record of what the device holds agrees, and the consistency
+ S2 the device holds exactly its officer's scope at the server's versions, showing the register's current
+    status, contact details, address, carers and assignment (read from the tables, not from the server's
+    snapshot code), the server's record of what the device holds agrees, and the consistency
     check reported a match. (A photo upload that failed is recorded, not raised: its attach op may wait, and
     its case may stay "leaving" until that op is sent.)
 At the end (fault-free delivery of anything still held in the network, then a fault-free sync of every
@@ -41,10 +53,12 @@ captured op is applied once or kept for review, except ops of wiped devices (cou
 
 AUDIT: each CaseChange row must be matched, one-to-one, to an AuditEntry of the same case and the same actor
 whose action is the write that kind of change comes from (case.update for "updated", enquiry.record for a visit,
-assignment.end for "unassigned", ...) and whose time is not earlier than the change's (less one second of slack:
-some services write the audit entry just before the version bump in the same transaction). "Some audit entry on
-the case at or after the change" would be vacuous (any later read of the case would satisfy it); the one-to-one
-match on actor and action is what makes a missing audit visible.
+assignment.end for "unassigned", ...; any write action for kinds not listed, such as status changes) and whose
+time is not earlier than the change's, less one second of slack: some services write the audit entry just before
+the version bump in the same transaction, and timestamps within one transaction carry no order. "Some audit
+entry on the case at or after the change" would be vacuous (any later read of the case satisfies it); the
+one-to-one match on actor and action is what makes a missing audit visible. (Not caught: a missing entry hidden
+by a later audited write of the same action, case and actor that itself changed nothing.)
 
 CI runs a short search; run thousands of examples with
     CME_MODEL_EXAMPLES=2000 .venv/bin/python -m pytest tests/integration/test_sync_model.py
@@ -59,7 +73,6 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-import pytest
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -91,6 +104,7 @@ FIELDS = ("contact_phone", "contact_email", "current_address", "carer_phone")
 FACT_KINDS = {"record_home_visit", "record_address_check"}
 VERDICTS = {s.value for s in OpStatus} - {OpStatus.duplicate.value, OpStatus.clash.value}
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # verify reads the cost from the hash
+
 
 def _scratch_dir() -> str | None:
     """Per-example databases and device stores live in RAM when it can (fsync is most of the cost on disk)."""
@@ -591,6 +605,13 @@ class SyncModel(RuleBasedStateMachine):
 
     def _writers_since(self, op: Captured, path: str, facts) -> set[str]:
         return {writer for writer, paths in self._writes_since(op, facts) if path in paths}
+
+    @invariant()
+    def no_device_was_told_clash(self) -> None:
+        """A resend (after a lost answer, a duplicate, a crash) carries the same content: never a clash."""
+        for device in self._live():
+            clashes = [v for v in device.verdicts() if v["status"] == OpStatus.clash.value]
+            assert not clashes, f"device {device.device_id} was told clash: {clashes}"
 
     @invariant()
     def devices_hold_only_what_they_were_given(self) -> None:
