@@ -10,6 +10,7 @@ Modules:
     cursor      opaque pull cursors and the holdings digest (the cheap consistency check)
     errors      `SyncError` and subclasses, each with a stable problem-details code
     backoff     retry delays ("full jitter") and which HTTP statuses are worth retrying
+    text        which text (no controls, surrogates, invisible format characters) and instants are plausible
 
 Dependency direction: `schemas` imports `sync`, never the reverse.
 """
