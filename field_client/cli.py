@@ -15,7 +15,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from field_client import cli_capture, cli_cases, cli_common, state
-from field_client.cli_common import CliFailure, Env, FieldGroup, console, secret
+from field_client.cli_common import CliFailure, Env, FieldGroup, console, secret, shown
 from field_client.engine import SyncReport
 from field_client.store import DEFAULT_KDF_N, Store
 from field_client.transport import Transport
@@ -70,7 +70,7 @@ def enrol(env: Env, server: str, username: str, device_name: str, allow_http: bo
         raise
     finally:
         store.close()
-    click.echo(f"Enrolled device {answer['device_id']} ({device_name}) with {transport.base_url}.")
+    click.echo(shown(f"Enrolled device {answer['device_id']} ({device_name}) with {transport.base_url}."))
 
 
 def _save_enrolment(store: Store, server: str, device_name: str, answer: dict[str, Any]) -> None:
@@ -136,9 +136,9 @@ def status(env: Env) -> None:
     if info["leaving"]:
         lines.append(("Leaving (unsent work)", ", ".join(map(str, info["leaving"]))))
     for label, value in lines:
-        click.echo(f"{label + ':':<24}{value}")
+        click.echo(shown(f"{label + ':':<24}{value}"))
     for error in info["photo_errors"]:
-        click.echo(f"{'Photo upload error:':<24}{error}")
+        click.echo(shown(f"{'Photo upload error:':<24}{error}"))
     _print_results(info["results"])
 
 
@@ -150,8 +150,8 @@ def _print_results(results: list[dict[str, Any]]) -> None:
     for r in results:
         extra = r.get("reason") or ", ".join(r.get("fields") or []) or ""
         detail = f" - {r['detail']}" if r.get("detail") else ""
-        click.echo(f"  {r['at'][:16]}  case {r['case_id']}  {r['kind']}  {r['status']}"
-                   + (f" ({extra})" if extra else "") + detail + f"  [op {r['op_id']}]")
+        click.echo(shown(f"  {r['at'][:16]}  case {r['case_id']}  {r['kind']}  {r['status']}"
+                         + (f" ({extra})" if extra else "") + detail + f"  [op {r['op_id']}]"))
 
 
 @cli.command()

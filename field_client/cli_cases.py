@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from field_client import photos
-from field_client.cli_common import CliFailure, Env, address_text, child_name, console
+from field_client.cli_common import CliFailure, Env, address_text, child_name, console, shown
 from sync.vocabulary import OpKind
 
 
@@ -26,8 +26,9 @@ def cases(env: Env) -> None:
     table = Table("Case", "Reference", "Name", "Address", "Status", "Due")
     for snapshot in held:
         status = snapshot.get("status", "") + (" (leaving: unsent work)" if snapshot["id"] in leaving else "")
-        table.add_row(str(snapshot["id"]), snapshot.get("reference", ""), child_name(snapshot),
-                      address_text(snapshot.get("current_address")), status, _due(snapshot) or "-")
+        cells = (snapshot["id"], snapshot.get("reference", ""), child_name(snapshot),
+                 address_text(snapshot.get("current_address")), status, _due(snapshot) or "-")
+        table.add_row(*(shown(cell, markup=True) for cell in cells))
     if not held:
         click.echo("No cases on this device. Run `cme-field sync` to receive your assignments.")
         return
@@ -75,11 +76,11 @@ def show(env: Env, case_id: int) -> None:
     if snapshot is None:
         raise CliFailure(f"case {case_id} is not on this device")
     for label, value in _show_lines(snapshot):
-        click.echo(f"{label + ':':<16}{value}")
+        click.echo(shown(f"{label + ':':<16}{value}"))
     if case_id in engine.holdings.leaving():
         click.echo("This case has left your caseload; it will be removed once your work on it is sent.")
     for item in engine.store.pending_for_case(str(case_id)):
-        click.echo(f"{'Not sent yet:':<16}{item.kind} {item.op_id} (recorded {item.created_at[:16]})")
+        click.echo(shown(f"{'Not sent yet:':<16}{item.kind} {item.op_id} (recorded {item.created_at[:16]})"))
 
 
 @click.command()
@@ -96,8 +97,8 @@ def outbox(env: Env) -> None:
         kind = item.kind
         if item.kind == OpKind.attach_photo and not photos.is_done(engine.store, item.op_id):
             kind += " (photo not uploaded yet)"
-        table.add_row(str(item.seq), item.op_id, kind, item.case_id or "-", str(item.attempts),
-                      item.last_error or "-")
+        cells = (item.seq, item.op_id, kind, item.case_id or "-", item.attempts, item.last_error or "-")
+        table.add_row(*(shown(cell, markup=True) for cell in cells))
     console().print(table)
 
 

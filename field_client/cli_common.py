@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import click
 import requests
 from rich.console import Console
+from rich.markup import escape
 
 from field_client import state
 from field_client.capture import CaptureError
@@ -27,6 +29,7 @@ from field_client.engine import SyncEngine
 from field_client.store import Store, StoreError, StoreNotFound
 from field_client.transport import Transport, TransportError
 from sync.errors import DeviceLocked, DeviceRevoked, SyncError
+from sync.text import ALLOWED_FORMAT
 
 EXIT_FAILURE, EXIT_LOCKED, EXIT_REVOKED, EXIT_OFFLINE = 1, 3, 4, 5
 
@@ -35,7 +38,7 @@ class CliFailure(click.ClickException):
     """Printed by click as one "Error: ..." line on stderr."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(" ".join(shown(message).split()))
         self.exit_code = exit_code
 
 
@@ -115,10 +118,33 @@ class Env:
             self._store = None
 
 
+# Characters that act on a terminal or hide/reorder text (controls, surrogates, format characters such as bidi
+# overrides, line separators). Joiners stay: names in some scripts need them (see sync.text).
+_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _visible(ch: str) -> str:
+    if ch in "\t\n\r":
+        return " "  # a line break in data must not forge a line of the output
+    if ch in ALLOWED_FORMAT or unicodedata.category(ch) not in _UNSAFE:
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(value: Any, *, markup: bool = False) -> str:
+    """Any data as text safe to print: what came from a referrer, the server or another officer can neither
+    drive the terminal (ESC, BEL, OSC titles), reorder what is read (bidi overrides) nor break the layout;
+    such characters are printed as escapes (\\x1b). `markup=True` also escapes rich markup ("[/]") for tables."""
+    text = "".join(_visible(ch) for ch in ("" if value is None else str(value)))
+    return escape(text) if markup else text
+
+
 def console(stderr: bool = False) -> Console:
-    """Rich output; wide when not a terminal so tables stay readable in logs and tests."""
+    """Rich output; wide when not a terminal so tables stay readable in logs and tests. Cells must be `shown(...,
+    markup=True)`; emoji codes (":warning:") in data are not rendered."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, emoji=False)
 
 
 def address_text(address: dict[str, Any] | None) -> str:

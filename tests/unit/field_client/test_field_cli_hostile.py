@@ -1,0 +1,67 @@
+"""`cme-field` against hostile data: what a referrer, the server or a network path can make it print or do."""
+
+from __future__ import annotations
+
+from click.testing import Result
+
+from field_client.cli_common import CliFailure, shown
+from tests.unit.field_client.fake_sync_server import make_case
+from tests.unit.field_client.test_field_cli import assert_one_line_error, enrolled, home, run, server  # noqa: F401
+
+OSC_TITLE, CLEAR_SCREEN, BIDI = "\x1b]0;pwned\x07", "\x1b[2J", "\u202e"
+
+
+def _raw_escapes(result: Result) -> list[str]:
+    text = result.output + result.stderr
+    return [ch for ch in ("\x1b", "\x07", "\x9b", BIDI, "\u2028") if ch in text]
+
+
+def _assign_hostile(server, **child) -> None:  # noqa: F811
+    snapshot = make_case(3, reference="CME-00003")
+    snapshot["child"].update(child)
+    snapshot["assignment"]["instructions"] = f"Knock {CLEAR_SCREEN}twice\nSafeguarding: none recorded"
+    snapshot["current_address"]["line1"] = f"[bold]1{BIDI} Evil Row"
+    server.assign(snapshot)
+    assert run("sync").exit_code == 0
+
+
+def test_first_name_that_is_rich_markup_lists_fine(enrolled):  # noqa: F811
+    _assign_hostile(enrolled, first_name="[/]", last_name="[red]Smith")
+    listing = run("cases")
+    assert listing.exit_code == 0, listing.stderr
+    assert "[/] [red]Smith" in listing.output and "[bold]1" in listing.output
+    assert "Traceback" not in listing.output + listing.stderr
+
+
+def test_osc_title_and_clear_screen_never_reach_the_terminal_raw(enrolled):  # noqa: F811
+    _assign_hostile(enrolled, first_name=OSC_TITLE, preferred_name=CLEAR_SCREEN)
+    for args in (["cases"], ["show", "3"]):
+        result = run(*args)
+        assert result.exit_code == 0, result.stderr
+        assert _raw_escapes(result) == [], args
+        assert "\\x1b]0;pwned\\x07" in result.output  # shown, harmless, so the officer can report it
+    shown_case = run("show", "3").output
+    assert "\\u202e" in shown_case
+    # a line break in data cannot forge a line of its own
+    assert not any(line.startswith("Safeguarding: none") for line in shown_case.splitlines())
+
+
+def test_server_verdict_detail_with_escape_codes_is_escaped_in_status(enrolled):  # noqa: F811
+    enrolled.force["record_home_visit"] = {"status": "quarantined", "reason": "invalid",
+                                           "detail": f"bad{OSC_TITLE}{CLEAR_SCREEN}"}
+    assert run("visit", "1", "--outcome", "no_answer").exit_code == 0
+    assert run("sync").exit_code == 0
+    status = run("status")
+    assert "quarantined" in status.output and _raw_escapes(status) == []
+
+
+def test_server_problem_detail_with_escape_codes_is_escaped_in_the_error_line():
+    failure = CliFailure(f"server answered 400: {OSC_TITLE}\nline two")
+    assert "\x1b" not in failure.message and "\x07" not in failure.message and "\n" not in failure.message
+
+
+def test_shown_keeps_names_intact_and_escapes_markup_on_request():
+    assert shown("Zoë مهرداد\u200cی Ann-Marie") == "Zoë مهرداد\u200cی Ann-Marie"
+    assert shown("[/]", markup=True) == "\\[/]"
+    assert shown("a\x1bb\u200bc\ud800") == "a\\x1bb\\u200bc\\ud800"
+    assert shown(None) == ""
