@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from sync.conflicts import is_editable, validate_address, validate_value
 from sync.errors import OpInvalid, Problem
+from sync.text import instant_problem, text_problem
 from sync.vocabulary import AddressCheckResult, AddressCheckSource, OpKind, VisitOutcome
 
 __all__ = [
@@ -74,6 +75,10 @@ class Op:
             raise OpInvalid("op_id", f"required: a non-empty string of at most {MAX_OP_ID} characters")
         if not isinstance(kind, str) or not kind or len(kind) > MAX_KIND:
             raise OpInvalid("kind", f"required: a non-empty string of at most {MAX_KIND} characters")
+        for name, value in (("op_id", op_id), ("kind", kind)):  # keys of the server's records: plain text only
+            problem = text_problem(value)
+            if problem:
+                raise OpInvalid(name, problem)
         if not isinstance(device_time, str):
             raise OpInvalid("device_time", "required: an ISO 8601 string")
         for name in ("case_id", "base_version"):
@@ -119,7 +124,11 @@ def _aware_datetime(value: Any) -> str | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return "not an ISO 8601 date-time"
-    return None if parsed.tzinfo is not None else "needs a UTC offset (e.g. +01:00 or Z)"
+    if parsed.tzinfo is None:
+        return "needs a UTC offset (e.g. +01:00 or Z)"
+    # Bounded years: 0001-01-01T00:00:00+01:00 parses but has no UTC value, and a year 9999 is a slip.
+    problem = instant_problem(parsed)
+    return f"{problem} (in UTC)" if problem else None
 
 
 def _uuid(value: Any) -> str | None:
@@ -264,24 +273,38 @@ def _check_envelope(op: Op) -> list[Problem]:
         problems.append(Problem("case_id", f"required: a positive integer up to {MAX_ID}"))
     if op.base_version is not None and not 1 <= op.base_version <= MAX_ID:
         problems.append(Problem("base_version", f"must be between 1 and {MAX_ID}"))
-    problems += [Problem(f"payload.{path}", "contains a NUL character") for path in _nul_paths(op.payload)]
+    problems += [Problem(f"payload.{path}", message) for path, message in _text_problems(op.payload)]
     return problems
 
 
-def _nul_paths(value: Any, path: str = "") -> list[str]:
-    """Where a NUL character hides in a payload: no database text column can hold one (PostgreSQL refuses)."""
+# Payload fields written as prose, where line breaks and tabs belong; every other string is a single line.
+MULTILINE_FIELDS = frozenset({"notes"})
+
+
+def _text_problems(value: Any, path: str = "", multiline: bool = False) -> list[tuple[str, str]]:
+    """(path, reason) for every payload string (or key) that is not plain text by `sync.text.text_problem`: NUL
+    and lone surrogates no database can hold, control and format characters that would act on a terminal."""
     if isinstance(value, str):
-        return [path or "(value)"] if "\x00" in value else []
-    found: list[str] = []
+        message = text_problem(value, multiline=multiline)
+        return [(path or "(value)", message)] if message else []
+    found: list[tuple[str, str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
-            found += [here] if "\x00" in str(key) else []
-            found += _nul_paths(item, here)
+            key_problem = text_problem(str(key))
+            if key_problem:
+                found.append((_shown(here), f"key {key_problem}"))
+                continue
+            found += _text_problems(item, here, str(key) in MULTILINE_FIELDS)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found += _nul_paths(item, f"{path}[{i}]")
+            found += _text_problems(item, f"{path}[{i}]", multiline)
     return found
+
+
+def _shown(path: str) -> str:
+    """The path with refused characters replaced by U+FFFD, so the message itself can be stored and shown."""
+    return "".join(ch if text_problem(ch) is None else "\ufffd" for ch in path)
 
 
 def validate_payload(op: Op) -> list[Problem]:

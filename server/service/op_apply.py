@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.models import Assignment, Case, Enquiry
+from ..adapters.storable import storable, storable_json
 from ..adapters.sync_models import ReviewItem
 from ..domain.access import Actor
 from ..domain.errors import DomainError, InvalidInput
@@ -22,6 +23,7 @@ FACT_KINDS = {OpKind.record_home_visit.value, OpKind.record_address_check.value}
 
 def quarantine(session: Session, actor: Actor, op: dict, op_id: str, case_id: int | None,
                reason: QuarantineReason, detail: str) -> dict:
+    op, detail = storable_json(op), storable(detail)  # refused text is kept for review, so it must be storable
     session.add(ReviewItem(op_id=op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case_id,
                            category=OpStatus.quarantined.value, reason=reason.value, detail=detail[:2000], op=op,
                            created_at=utcnow(), open=True))
