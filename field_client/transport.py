@@ -2,7 +2,8 @@
 
 Failures become exceptions a caller can act on:
 - a problem+json body whose `type` is one of `sync.errors` -> that class (DeviceRevoked, DeviceRetired, ...);
-- anything else (other statuses, unreadable bodies, network errors) -> `TransportError(retryable, status)`.
+- anything else (other statuses, unreadable bodies, network errors) -> `TransportError(retryable, status)`;
+- a redirect (3xx) is never followed, on any call: it is a non-retryable `TransportError`.
 Connection failures and timeouts are retryable, and so are the statuses `sync.backoff.is_retryable_status` names.
 Idempotent calls (pull, push, check, goodbye, tus HEAD/POST) are retried with full-jitter backoff up to a bound;
 enrol is not (a lost answer would enrol the device twice). tus PATCHes are never retried blindly: the offset
@@ -98,6 +99,14 @@ def error_for(response: requests.Response, with_token: bool = False) -> Exceptio
                           retry_after=_retry_after(response))
 
 
+def redirect_error(response: requests.Response) -> TransportError:
+    """A redirect is an error, not a route: the device talks only to the server it enrolled with."""
+    target = urlsplit(response.headers.get("Location", "")).netloc or "elsewhere"
+    return TransportError(f"the server answered {response.status_code}, redirecting to {target}; nothing was sent "
+                          "there. Check the server address with your supervisor", retryable=False,
+                          status=response.status_code)
+
+
 class Transport:
     """The device's HTTP client. `sleep` and `rng` are injectable so tests run without waiting."""
 
@@ -134,6 +143,8 @@ class Transport:
                 headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
         """One attempt; raise the mapped error unless the status is in `ok`."""
         url = self._url(path)
+        # Never follow redirects: a 307 would re-send case notes, photos or the password to wherever it points.
+        kwargs["allow_redirects"] = False
         try:
             response = self.session.request(method, url, headers=self._headers(headers), timeout=self.timeout,
                                             **kwargs)
@@ -141,6 +152,8 @@ class Transport:
             raise TransportError(f"cannot reach the server: {type(exc).__name__}", retryable=True) from None
         except requests.RequestException as exc:
             raise TransportError(f"request failed: {type(exc).__name__}", retryable=False) from None
+        if 300 <= response.status_code < 400:
+            raise redirect_error(response)
         if response.status_code not in tuple(ok):
             raise error_for(response, with_token=bool(self.token))
         return response
