@@ -8,7 +8,7 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import DomainError, TooManyAttempts, Unauthenticated
+from ..domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
 from sync.errors import SyncError, problem_type
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         resp = problem(err.status, err.code, err.title, err.detail, field=err.field, rule=err.rule)
-        if isinstance(err, TooManyAttempts):
+        if isinstance(err, (TooManyAttempts, Busy)):
             resp.headers["Retry-After"] = str(err.retry_after)
         if isinstance(err, Unauthenticated):  # RFC 9110 §15.5.2 / RFC 6750 §3: say how to authenticate
             resp.headers["WWW-Authenticate"] = 'Bearer realm="cme"'

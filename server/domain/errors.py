@@ -60,6 +60,18 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class Busy(DomainError):
+    """The server is at its bound for costly work (e.g. password checks); nothing was done, retry shortly."""
+
+    code = "busy"
+    title = "The register is busy; try again"
+    status = 503
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class VersionMismatch(DomainError):
     code = "version-mismatch"
     title = "The case has changed since you read it"

@@ -4,18 +4,21 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..adapters.access_models import ApiToken, LoginAttempt, User
 from ..domain.access import Actor
-from ..domain.errors import TooManyAttempts, Unauthenticated
+from ..domain.errors import Busy, TooManyAttempts, Unauthenticated
 from ..domain.vocabulary import Role
 from sync.errors import DeviceRevoked
 from .clock import as_utc, utcnow
@@ -27,20 +30,40 @@ TOKEN_TTL = timedelta(hours=12)
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_MAX_FAILURES = 5  # per username within the window
 LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # per client address within the window: password spraying over many usernames
+THROTTLE_LOCK_SPACE = 0x434D45  # advisory-lock key space of the sign-in throttle (apart from the change-log lock)
+
+# Argon2 runs at once per process (64 MiB each), and how long a sign-in waits for one before a 503.
+HASH_CONCURRENCY = 2
+HASH_WAIT_SECONDS = 5.0
+_hashing = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 # The address of the client signing in, set by the API layer for the request; None outside one (the CLI).
 client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slot():
+        return _hasher.hash(password)
 
 
 def _password_matches(stored: str, password: str) -> bool:
+    with _hashing_slot():
+        try:
+            return _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+@contextmanager
+def _hashing_slot() -> Iterator[None]:
+    """Each Argon2 run holds 64 MiB: at most HASH_CONCURRENCY at once per process, so a burst of sign-ins
+    queues briefly and is then refused (503) instead of growing memory without bound."""
+    if not _hashing.acquire(timeout=HASH_WAIT_SECONDS):
+        raise Busy("the server is checking many sign-ins at once; try again shortly", retry_after=2)
     try:
-        return _hasher.verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+        yield
+    finally:
+        _hashing.release()
 
 
 def token_digest(token: str) -> str:
@@ -65,28 +88,78 @@ def issue_token(session: Session, user: User, *, ttl: timedelta = TOKEN_TTL,
 
 def login(session: Session, username: str, password: str, *, max_failures: int = LOGIN_MAX_FAILURES,
           max_address_failures: int = LOGIN_MAX_FAILURES_PER_ADDRESS, address: str | None = None) -> User | None:
-    """Check a password and record the attempt; None when wrong (the caller commits the attempt, then refuses).
+    """Check a password and record the attempt; None when wrong (the caller then refuses).
 
     After too many recent failures for a username, or from one client address (password spraying: a guess or two
-    at many usernames), even the right password is refused for a while. `address` defaults to the request's."""
+    at many usernames), even the right password is refused for a while. `address` defaults to the request's.
+    The attempt is reserved (counted as a failure) in its own short transaction before the password is checked,
+    so concurrent guesses cannot all pass the check; a right password then releases it. Call this before
+    `session` has written anything (on SQLite the reservation needs the write lock)."""
     now = utcnow()
     address = (address or client_address.get() or "")[:64] or None
-    _throttle(session, LoginAttempt.username == username, max_failures, now,
-              "too many failed sign-ins for this account; try again later")
-    if address is not None:
-        _throttle(session, LoginAttempt.address == address, max_address_failures, now,
-                  "too many failed sign-ins from this address; try again later")
-    user = session.scalar(select(User).where(User.username == username))
-    # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
-    ok = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
-    ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username[:80], address=address, at=now, success=ok))
-    return user if ok else None
+    limits = Limits(max_failures, max_address_failures)
+    attempt_id, user_id, stored, active = _reserve(session.get_bind(), username, address, now, limits)
+    try:
+        # Unknown users are checked against a dummy hash so timing does not reveal which usernames exist.
+        ok = _password_matches(stored or _DUMMY_HASH, password)
+    except Busy:
+        _settle(session.get_bind(), attempt_id, None)  # the password was never checked: nothing to count
+        raise
+    ok = ok and user_id is not None and active
+    if not ok:
+        return None
+    _settle(session.get_bind(), attempt_id, True)
+    return session.get(User, user_id)
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_username: int
+    per_address: int
+
+
+def _reserve(bind, username: str, address: str | None, now: datetime,
+             limits: Limits) -> tuple[int, int | None, str | None, bool]:
+    """Check both limits and record this attempt as a failure, serialised per username and per address."""
+    with Session(bind=bind, expire_on_commit=False) as own, own.begin():
+        _lock_keys(own, [f"user:{username}"] + ([f"addr:{address}"] if address else []))
+        _throttle(own, LoginAttempt.username == username, limits.per_username, now,
+                  "too many failed sign-ins for this account; try again later")
+        if address is not None:
+            _throttle(own, LoginAttempt.address == address, limits.per_address, now,
+                      "too many failed sign-ins from this address; try again later")
+        attempt = LoginAttempt(username=username[:80], address=address, at=now, success=False)
+        own.add(attempt)
+        user = own.execute(select(User.id, User.password_hash, User.active)
+                           .where(User.username == username)).first()
+        own.flush()
+        return (attempt.id, *(user or (None, None, False)))
+
+
+def _lock_keys(session: Session, keys: list[str]) -> None:
+    """PostgreSQL: transaction-level advisory locks per throttle key, taken in one global order (no deadlock).
+    SQLite needs none: BEGIN IMMEDIATE already serialises writers."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:4], "big", signed=True)
+                       for k in keys}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": THROTTLE_LOCK_SPACE,
+                                                                             "key": key})
+
+
+def _settle(bind, attempt_id: int, success: bool | None) -> None:
+    """Release a reservation: mark it a success, or (None) drop it when the password was never checked."""
+    with Session(bind=bind) as own, own.begin():
+        row = own.get(LoginAttempt, attempt_id)
+        if row is not None and success is None:
+            own.delete(row)
+        elif row is not None:
+            row.success = success
 
 
 def _throttle(session: Session, who, limit: int, now: datetime, message: str) -> None:
-    """429 while `limit` or more sign-ins matching `who` failed within the window. The lock lifts when the
-    limit-th newest of those failures leaves the window: that is the Retry-After."""
+    """429 while `limit` or more sign-ins matching `who` failed (or are being checked) within the window. The
+    lock lifts when the limit-th newest of those failures leaves the window: that is the Retry-After."""
     failed_at = session.scalar(select(LoginAttempt.at).where(
         who, LoginAttempt.success.is_(False), LoginAttempt.at > now - LOGIN_WINDOW)
         .order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
