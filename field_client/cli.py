@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from field_client import cli_capture, cli_cases, cli_common, state
+from field_client import cli_capture, cli_cases, cli_common, cli_device, state
 from field_client.cli_common import CliFailure, Env, FieldGroup, console, secret, shown
 from field_client.engine import SyncReport
 from field_client.store import DEFAULT_KDF_N, Store
@@ -40,7 +40,7 @@ def cli(ctx: click.Context, store_dir: Path, kdf_n: int) -> None:
       CME_FIELD_HOME            store directory (default ~/.cme-field)
       CME_FIELD_PASSPHRASE      store passphrase
       CME_FIELD_NEW_PASSPHRASE  new passphrase for `passphrase`
-      CME_FIELD_PASSWORD        server password for `enrol`
+      CME_FIELD_PASSWORD        server password for `enrol` and `sign-in`
     Exit status: 0 ok, 1 error, 2 usage, 3 locked, 4 revoked (store erased), 5 try later (server unreachable or busy).
     """
     env = Env(home=store_dir, kdf_n=kdf_n)
@@ -57,7 +57,8 @@ def cli(ctx: click.Context, store_dir: Path, kdf_n: int) -> None:
 def enrol(env: Env, server: str, username: str, device_name: str, allow_http: bool) -> None:
     """Enrol this device (password: prompted or env CME_FIELD_PASSWORD) and create its encrypted store."""
     if Store.exists(env.home):
-        raise CliFailure(f"a store already exists at {env.home}: this device is enrolled (erase it first)")
+        raise CliFailure(f"a store already exists at {env.home}: this device is enrolled (if its sign-in expired, "
+                         "run `cme-field sign-in`, which keeps unsent work; to start afresh, erase it first)")
     transport = Transport(server, session=cli_common.make_session(), allow_insecure=allow_http)
     password = secret("CME_FIELD_PASSWORD", "Server password")
     passphrase = secret("CME_FIELD_PASSPHRASE", "New store passphrase", confirm=True)
@@ -183,3 +184,4 @@ def erase(env: Env, yes: bool) -> None:
 
 cli_cases.register(cli)
 cli_capture.register(cli)
+cli_device.register(cli)

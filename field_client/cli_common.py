@@ -4,7 +4,7 @@ Automation (tests, scripts) sets these instead of answering prompts:
     CME_FIELD_HOME            store directory (default ~/.cme-field); `--store DIR` wins
     CME_FIELD_PASSPHRASE      the store passphrase (otherwise prompted, hidden)
     CME_FIELD_NEW_PASSPHRASE  the new passphrase for `passphrase`
-    CME_FIELD_PASSWORD        the officer's server password for `enrol`
+    CME_FIELD_PASSWORD        the officer's server password for `enrol` and `sign-in`
     CME_FIELD_KDF_N           scrypt cost for a new store (tests only; the default is strong)
 Every failure is one line on stderr and a non-zero exit status; never a traceback.
 """

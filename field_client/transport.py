@@ -6,7 +6,7 @@ Failures become exceptions a caller can act on:
 - a redirect (3xx) is never followed, on any call: it is a non-retryable `TransportError`.
 Connection failures and timeouts are retryable, and so are the statuses `sync.backoff.is_retryable_status` names.
 Idempotent calls (pull, push, check, goodbye, tus HEAD/POST) are retried with full-jitter backoff up to a bound;
-enrol is not (a lost answer would enrol the device twice). tus PATCHes are never retried blindly: the offset
+enrol and renew are not (a lost answer would enrol the device twice). tus PATCHes are never retried blindly: the offset
 must be asked for again (HEAD), which `upload_photo` does on its next call; see `field_client.photos`.
 """
 
@@ -94,7 +94,8 @@ def error_for(response: requests.Response, with_token: bool = False) -> Exceptio
     title = body.get("title") if isinstance(body.get("title"), str) else response.reason
     text = f"server answered {status} {title or ''}".rstrip() + (f": {detail}" if detail else "")
     if status == 401 and with_token:
-        text += " (the server no longer accepts this device's credentials: ask your supervisor)"
+        text += (" (the server no longer accepts this device's sign-in: run `cme-field sign-in --username ...`;"
+                 " unsent work is kept)")
     return TransportError(text, retryable=is_retryable_status(status), status=status,
                           retry_after=_retry_after(response))
 
@@ -189,6 +190,16 @@ class Transport:
         missing = [k for k in ("device_id", "device_token", "offline_ttl_seconds") if k not in data]
         if missing:
             raise TransportError(f"enrolment answer lacks {', '.join(missing)}", retryable=False)
+        return data
+
+    def renew(self, device_id: int, username: str, password: str) -> dict[str, Any]:
+        """Sign the same device in again (its token expired): a new token, same device, outbox kept.
+        Not retried, like enrol: each answer revokes the tokens issued before it."""
+        body = {"username": username, "password": password}
+        data = self._json(self.request("POST", f"/api/devices/{int(device_id)}/renew", json=body, ok=(200,)))
+        missing = [k for k in ("device_id", "device_token", "offline_ttl_seconds") if k not in data]
+        if missing:
+            raise TransportError(f"sign-in answer lacks {', '.join(missing)}", retryable=False)
         return data
 
     def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:

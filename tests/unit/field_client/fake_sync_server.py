@@ -29,6 +29,8 @@ from sync.ops import Op, fingerprint, is_known_kind, validate_payload
 BASE = "https://cme.test"
 TOKEN = "tok-device-0001"
 USERNAME, PASSWORD = "ao1", "correct horse"
+OTHER_USERNAME = "ao2"  # another officer, same password: may sign in, but not to ao1's device
+DEVICE_ID = 11
 
 
 def make_case(case_id: int, version: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -80,6 +82,7 @@ class FakeServer:
     patch_bytes: int = 0
     calls: list[str] = field(default_factory=list)
     goodbyes: int = 0
+    renewals: int = 0
     _seq: Any = field(default_factory=lambda: itertools.count(1))
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -101,6 +104,10 @@ class FakeServer:
         case.update(changes)
         case["version"] += 1
         self.touch(case_id)
+
+    def expire_token(self) -> None:
+        """The device token's lifetime ran out: every call with it is answered 401 until the device signs in."""
+        self.token = None
 
     def fail(self, key: str, action: Any, times: int = 1) -> None:
         self.faults.append(Fault(key, action, times))
@@ -139,6 +146,8 @@ class FakeServer:
             return _problem(request, 400, "unsupported-protocol", "Unsupported sync protocol version")
         if (method, path) == ("POST", "/api/devices/enrol"):
             return self._enrol(request)
+        if method == "POST" and path.startswith("/api/devices/") and path.endswith("/renew"):
+            return self._renew(request, path.split("/")[3])
         if request.headers.get("Authorization") != f"Bearer {self.token}" or self.token is None:
             return _problem(request, 401, "unauthenticated", "Token not accepted")
         if self.status == "revoked":
@@ -158,7 +167,23 @@ class FakeServer:
         body = json.loads(request.body)
         if (body.get("username"), body.get("password")) != (USERNAME, PASSWORD):
             return _problem(request, 401, "invalid-credentials", "Wrong username or password")
-        return _json(request, 201, {"device_id": 11, "device_token": self.token, "officer_id": 5,
+        return _json(request, 201, {"device_id": DEVICE_ID, "device_token": self.token, "officer_id": 5,
+                                    "offline_ttl_seconds": self.offline_ttl, "server_time": _now()})
+
+    def _renew(self, request: requests.PreparedRequest, device_id: str) -> requests.Response:
+        """POST /api/devices/<id>/renew: the same device signs in again, with a new token."""
+        body = json.loads(request.body)
+        if body.get("password") != PASSWORD or body.get("username") not in (USERNAME, OTHER_USERNAME):
+            return _problem(request, 401, "unauthenticated", "Wrong username or password")
+        if device_id != str(DEVICE_ID):
+            return _problem(request, 404, "not-found", "Not found")
+        if body["username"] != USERNAME:
+            return _problem(request, 403, "forbidden", "This device is enrolled to another officer")
+        if self.status in ("revoked", "wiped"):
+            return _problem(request, 403, "device-revoked", "Device has been revoked")
+        self.renewals += 1
+        self.token = f"tok-device-renewed-{self.renewals}"
+        return _json(request, 200, {"device_id": DEVICE_ID, "device_token": self.token, "officer_id": 5,
                                     "offline_ttl_seconds": self.offline_ttl, "server_time": _now()})
 
     def _pull(self, request: requests.PreparedRequest, query: dict[str, list[str]]) -> requests.Response:

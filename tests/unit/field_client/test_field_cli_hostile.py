@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from click.testing import Result
 
+from field_client import state
 from field_client.cli_common import CliFailure, shown
-from tests.unit.field_client.fake_sync_server import make_case
-from tests.unit.field_client.test_field_cli import assert_one_line_error, enrolled, home, run, server  # noqa: F401
+from field_client.store import Store
+from tests.unit.field_client.fake_sync_server import USERNAME, make_case
+from tests.unit.field_client.test_field_cli import (  # noqa: F401
+    PASS, assert_one_line_error, enrolled, home, run, server,
+)
+from tests.unit.field_client.test_transport_redirects import redirecting  # noqa: F401
 
 OSC_TITLE, CLEAR_SCREEN, BIDI = "\x1b]0;pwned\x07", "\x1b[2J", "\u202e"
 
@@ -65,3 +70,21 @@ def test_shown_keeps_names_intact_and_escapes_markup_on_request():
     assert shown("[/]", markup=True) == "\\[/]"
     assert shown("a\x1bb\u200bc\ud800") == "a\\x1bb\\u200bc\\ud800"
     assert shown(None) == ""
+
+
+def test_sync_answered_with_a_307_exits_1_and_sends_nothing_elsewhere(enrolled, home, redirecting):  # noqa: F811
+    target, elsewhere = redirecting
+    assert run("visit", "1", "--outcome", "no_answer", "--notes", "family moved abroad").exit_code == 0
+    with Store.open(home, PASS) as store:
+        store.set_state(state.SERVER_URL, target.url)  # as if the server (or a proxy) started redirecting
+    result = run("sync")
+    assert_one_line_error(result, 1, "redirecting to 127.0.0.1")
+    assert elsewhere.hits == [] and len(target.hits) == 1
+    assert "record_home_visit" in run("outbox").output  # the work is kept
+
+
+def test_enrol_answered_with_a_307_leaves_no_store(server, home, redirecting):  # noqa: F811
+    target, elsewhere = redirecting
+    result = run("enrol", "--server", target.url, "--username", USERNAME)
+    assert_one_line_error(result, 1, "redirecting")
+    assert elsewhere.hits == [] and not Store.exists(home)
