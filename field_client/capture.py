@@ -20,9 +20,12 @@ from typing import Any, BinaryIO
 from field_client import photos, state
 from field_client.store import Store
 from sync.ops import MAX_PHOTO_BYTES, Op, validate_payload
+from sync.text import instant_problem, latest_plausible
 from sync.vocabulary import OpKind
 
 _READ = 1024 * 1024
+# When something happened on the doorstep: never later than now (plus the shared clock slack).
+_WHEN_FIELDS = ("visited_at", "checked_at")
 
 
 class CaptureError(ValueError):
@@ -59,10 +62,28 @@ class Capture:
         payload = {key: _plain(value) for key, value in payload.items() if value is not None}
         op = Op(op_id=str(uuid.uuid4()), kind=kind.value, case_id=case_id, device_time=self.clock().isoformat(),
                 payload=payload, base_version=base_version)
-        problems = validate_payload(op)
+        problems = [f"{p.field}: {p.message}" for p in validate_payload(op)]
+        problems += self._future_problems(payload, {p.split(":")[0] for p in problems})
         if problems:
-            raise CaptureError(f"{kind.value} not recorded", [f"{p.field}: {p.message}" for p in problems])
+            raise CaptureError(f"{kind.value} not recorded", problems)
         return op
+
+    def _future_problems(self, payload: dict[str, Any], refused: set[str]) -> list[str]:
+        """The shared judge bounds years; only the device knows its "now", so a visit next week is refused here
+        (the server flags such times for review instead, as its clock may differ)."""
+        latest = latest_plausible(self.clock())
+        found = []
+        for name in _WHEN_FIELDS:
+            value, field = payload.get(name), f"payload.{name}"
+            if not isinstance(value, str) or field in refused:
+                continue
+            try:
+                problem = instant_problem(datetime.fromisoformat(value), latest=latest)
+            except ValueError:
+                continue  # not ISO 8601: the shared judge has said so
+            if problem:
+                found.append(f"{field}: {problem}")
+        return found
 
     def _queue(self, op: Op) -> str:
         self.store.enqueue(op.op_id, str(op.case_id), op.kind, op.to_wire())

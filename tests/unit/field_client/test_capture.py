@@ -121,3 +121,55 @@ def test_missing_photo_file_is_a_capture_error(engine, store, held, tmp_path):
     visit = engine.record_visit(1, "no_answer")
     with pytest.raises(CaptureError, match="cannot read photo"):
         engine.add_photo(visit, tmp_path / "nope.jpg", "image/jpeg")
+
+
+# ---- hostile or mistyped input is refused at capture, naming the field (issue: poison ops) ----------------------
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"notes": "moved \ud83d"}, "payload.notes"),
+    ({"notes": "clear \x1b[2J"}, "payload.notes"),
+    ({"person_spoken_to": "Mother\n"}, "payload.person_spoken_to"),
+    ({"person_spoken_to": "evil\u202etxt"}, "payload.person_spoken_to"),
+    ({"outcome": "new_address_obtained", "new_address": dict(NEW_ADDRESS, line1="2 New\x07 Road")},
+     "payload.new_address.line1"),
+])
+def test_lone_surrogate_or_control_character_in_a_visit_is_refused_at_capture(engine, store, held, kwargs, field):
+    with pytest.raises(CaptureError) as caught:
+        engine.record_visit(1, **{"outcome": "no_answer", **kwargs})
+    assert any(problem.startswith(field + ": contains") for problem in caught.value.problems), caught.value
+    assert store.pending() == [] and store.list(state.VISITS) == []
+
+
+def test_newline_and_tab_are_kept_in_notes(engine, store, held):
+    engine.record_visit(1, "no_answer", notes="Line one\n\tLine two")
+    assert only_op(store)["payload"]["notes"] == "Line one\n\tLine two"
+
+
+def test_control_characters_in_captions_changes_and_address_checks_are_refused(engine, store, held):
+    visit = engine.record_visit(1, "no_answer")
+    with pytest.raises(CaptureError, match=r"payload.caption: contains a control character \(U\+001B\)"):
+        engine.add_photo(visit, b"\xff\xd8jpeg", "image/jpeg", caption="\x1b]0;pwned\x07")
+    with pytest.raises(CaptureError, match="payload.changes.contact_phone: contains"):
+        engine.propose_change(1, {"contact_phone": "01632\u200b960111"})
+    with pytest.raises(CaptureError, match="payload.notes: contains a lone surrogate"):
+        engine.record_address_check(1, "council_tax", "no_record", notes="\udcff")
+    assert [item.kind for item in store.pending()] == ["record_home_visit"]
+
+
+@pytest.mark.parametrize("visited_at, message", [
+    ("9999-12-31T23:30:00-01:00", "out of range"),  # its UTC value overflows
+    ("0001-01-01T00:00:00+01:00", "out of range"),
+    ("1999-06-02T09:30:00+01:00", "between 2000 and 2100"),
+    ("2025-06-09T09:30:00+01:00", "is in the future"),  # next week, by the device's clock
+])
+def test_visit_time_out_of_range_or_in_the_future_is_refused_at_capture(engine, store, held, visited_at, message):
+    with pytest.raises(CaptureError, match="payload.visited_at: .*" + message):
+        engine.record_visit(1, "no_answer", visited_at=visited_at)
+    assert store.pending() == []
+
+
+def test_visit_time_within_a_day_of_the_device_clock_is_accepted(engine, store, held):
+    engine.record_visit(1, "no_answer", visited_at="2025-06-03T08:00:00+01:00")  # clocks and zones drift
+    with pytest.raises(CaptureError, match="payload.checked_at: is in the future"):
+        engine.record_address_check(1, "council_tax", "no_record", checked_at="2026-01-01T00:00:00+00:00")
+    assert len(store.pending()) == 1

@@ -88,3 +88,19 @@ def test_enrol_answered_with_a_307_leaves_no_store(server, home, redirecting):  
     result = run("enrol", "--server", target.url, "--username", USERNAME)
     assert_one_line_error(result, 1, "redirecting")
     assert elsewhere.hits == [] and not Store.exists(home)
+
+
+def test_cli_refuses_a_visit_time_whose_utc_value_overflows(enrolled):  # noqa: F811
+    result = run("visit", "1", "--outcome", "no_answer", "--visited-at", "9999-12-31T23:30:00-01:00")
+    assert_one_line_error(result, 1, "payload.visited_at: is out of range")
+    assert "Outbox empty" in run("outbox").output
+
+
+def test_cli_refuses_control_characters_and_lone_surrogates_naming_the_field(enrolled):  # noqa: F811
+    result = run("visit", "1", "--outcome", "no_answer", "--person-spoken-to", CLEAR_SCREEN)
+    assert_one_line_error(result, 1, "payload.person_spoken_to: contains a control character (U+001B)")
+    assert _raw_escapes(result) == []
+    undecodable_argv = "Smith\udcff"  # what Python makes of a byte that is not UTF-8 on the command line
+    result = run("change", "1", "--new-line1", undecodable_argv, "--new-postcode", "ME4 4TR")
+    assert_one_line_error(result, 1, "payload.changes.current_address.line1: contains a lone surrogate")
+    assert "Outbox empty" in run("outbox").output
