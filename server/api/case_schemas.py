@@ -9,13 +9,30 @@ from marshmallow import validate as v
 
 from ..domain.lifecycle import CaseStatus, CloseReason, PlaceProblem
 from ..domain.vocabulary import RiskFactor, SenStatus, VulnerableGroup
+from sync.text import text_problem
 
 POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
 PHONE = r"^[0-9 +()\-]{7,20}$"
 
 
+def _plain(multiline: bool):
+    """The one judge of acceptable text (`sync.text`), as ops are judged: a referrer's "\x1b[2J" in a name would
+    act on an officer's terminal; "[/]" is just text and passes."""
+    def check(value: str) -> None:
+        problem = text_problem(value, multiline=multiline)
+        if problem:
+            raise ma.ValidationError(f"text {problem}")
+    return check
+
+
 def text(n: int, **kw):
-    return f.String(validate=v.Length(max=n), **kw)
+    """Prose (notes, history): line breaks and tabs allowed, no other control or format characters."""
+    return f.String(validate=[v.Length(max=n), _plain(multiline=True)], **kw)
+
+
+def line(n: int, least: int = 0, **kw):
+    """One line of text (a name, a school, an address part): no line breaks either."""
+    return f.String(validate=[v.Length(least or None, n), _plain(multiline=False)], **kw)
 
 
 def choice(enum, **kw):
@@ -33,16 +50,16 @@ def day(**kw):
 
 
 class AddressSchema(ma.Schema):
-    line1 = f.String(required=True, validate=v.Length(1, 200))
-    line2 = text(200, allow_none=True)
-    town = text(100, allow_none=True)
+    line1 = line(200, 1, required=True)
+    line2 = line(200, allow_none=True)
+    town = line(100, allow_none=True)
     postcode = f.String(required=True, validate=v.Regexp(POSTCODE, error="not a UK postcode"))
 
 
 class CarerSchema(ma.Schema):
     id = f.Integer(allow_none=True, validate=v.Range(1, 2**53))
-    name = f.String(required=True, validate=v.Length(1, 200))
-    relationship = text(60, allow_none=True)
+    name = line(200, 1, required=True)
+    relationship = line(60, allow_none=True)
     parental_responsibility = f.Boolean(load_default=False)
     phone = f.String(allow_none=True, validate=v.Regexp(PHONE, error="not a phone number"))
     email = f.Email(allow_none=True, validate=v.Length(max=200))
@@ -50,29 +67,29 @@ class CarerSchema(ma.Schema):
 
 class SiblingSchema(ma.Schema):
     id = f.Integer(dump_only=True)
-    name = f.String(required=True, validate=v.Length(1, 200))
+    name = line(200, 1, required=True)
     dob = day(allow_none=True)
-    school = text(200, allow_none=True)
+    school = line(200, allow_none=True)
 
 
 class ChildFieldsSchema(ma.Schema):
     """The §9.3 fields of a case, as sent by a supervisor or in a referral."""
 
-    first_name = f.String(required=True, validate=v.Length(1, 100))
-    last_name = f.String(required=True, validate=v.Length(1, 100))
-    preferred_name = text(100, allow_none=True)
+    first_name = line(100, 1, required=True)
+    last_name = line(100, 1, required=True)
+    preferred_name = line(100, allow_none=True)
     dob = day(required=True)
-    gender = text(30, allow_none=True)
-    ethnicity = text(60, allow_none=True)
+    gender = line(30, allow_none=True)
+    ethnicity = line(60, allow_none=True)
     eal = f.Boolean()
-    upn = f.String(allow_none=True, validate=v.Length(max=13))
+    upn = line(13, allow_none=True)
     fsm = f.Boolean()
     sen_status = choice(SenStatus)
     ehe_history = text(4000, allow_none=True)
     cp = f.Boolean()
     cin = f.Boolean()
     cic = f.Boolean()
-    social_worker = text(200, allow_none=True)
+    social_worker = line(200, allow_none=True)
     other_safeguarding = text(4000, allow_none=True)
     risk_factors = f.List(choice(RiskFactor), validate=v.Length(max=len(RiskFactor)))
     vulnerable_groups = f.List(choice(VulnerableGroup), validate=v.Length(max=len(VulnerableGroup)))
@@ -81,7 +98,7 @@ class ChildFieldsSchema(ma.Schema):
     contact_email = f.Email(allow_none=True, validate=v.Length(max=200))
     carers = f.List(f.Nested(CarerSchema), validate=v.Length(max=20))
     siblings = f.List(f.Nested(SiblingSchema), validate=v.Length(max=20))
-    last_school_name = text(200, allow_none=True)
+    last_school_name = line(200, allow_none=True)
     last_school_urn = f.String(allow_none=True, validate=v.Regexp(r"^[0-9]{6,7}$", error="not a URN"))
     on_roll_date = day(allow_none=True)
     off_roll_date = day(allow_none=True)
@@ -155,16 +172,16 @@ class CaseSchema(ChildFieldsSchema):
 
 class CaseQuerySchema(ma.Schema):
     status = choice(CaseStatus)
-    reference = text(20)
+    reference = line(20)
     assigned_to = f.Integer(validate=v.Range(1, 2**53))
     overdue = f.Boolean()
 
 
 class ClosureSchema(ma.Schema):
     reason = choice(CloseReason, required=True)
-    school_name = text(200, allow_none=True)
+    school_name = line(200, allow_none=True)
     on_roll_date = day(allow_none=True)
-    la_name = text(200, allow_none=True)
+    la_name = line(200, allow_none=True)
     confirmed_on = day(allow_none=True)
     enrolment_confirmed = f.Boolean(load_default=False)
     located_on = day(allow_none=True)
@@ -174,5 +191,5 @@ class TransitionSchema(ma.Schema):
     target = choice(CaseStatus, required=True)
     closure = f.Nested(ClosureSchema, allow_none=True)
     place_problem = choice(PlaceProblem, allow_none=True)
-    destination = text(200, allow_none=True)
+    destination = line(200, allow_none=True)
     note = text(2000, allow_none=True)

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..domain.vocabulary import ReferralRoute, ReferralSource, Situation
 from ..service import referrals
-from .case_schemas import ChildFieldsSchema, choice, text
+from .case_schemas import ChildFieldsSchema, choice, line, text
 from .context import BEARER, run
 
 blp = Blueprint("referrals", __name__, url_prefix="/api", description="Referrals to the CME team (§9)")
@@ -21,8 +21,8 @@ class ReferralInputSchema(ma.Schema):
     route = choice(ReferralRoute, required=True)
     situation = choice(Situation, required=True)
     received_at = f.AwareDateTime(allow_none=True)
-    referrer_name = text(200, allow_none=True)
-    referrer_contact = text(200, allow_none=True)
+    referrer_name = line(200, allow_none=True)
+    referrer_contact = line(200, allow_none=True)
     details = text(8000, allow_none=True)
 
     @ma.validates_schema
