@@ -119,6 +119,8 @@ class Referral(Base):
     referrer_name: Mapped[str | None] = mapped_column(String(200))
     referrer_contact: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[str | None] = mapped_column(Text)
+    # What the referrer is given: random (CME-XXXX-XXXX), so it reveals neither the case id nor how many came before.
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)
 
 
 class Enquiry(Base):

@@ -1,6 +1,8 @@
 """/api/referrals: schools, partners and the public refer a child; the receipt reveals nothing of the register."""
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
@@ -33,10 +35,16 @@ class ReferralInputSchema(ma.Schema):
 
 
 class ReceiptSchema(ma.Schema):
-    referral_id = f.Integer(required=True)
-    case_reference = f.String(required=True)
-    case_id = f.Integer()
+    receipt = f.String(required=True, metadata={"description": "random, e.g. CME-7KQ4-M2XD: quote it to follow up"})
     received_at = f.DateTime(required=True)
+    referral_id = f.Integer(metadata={"description": "staff only"})
+    case_id = f.Integer(metadata={"description": "staff only"})
+    case_reference = f.String(metadata={"description": "staff only"})
+
+
+class ReceiptQuerySchema(ma.Schema):
+    receipt = f.String(required=True, validate=v.Regexp(referrals.RECEIPT_PATTERN, flags=re.IGNORECASE,
+                                                        error="a receipt looks like CME-7KQ4-M2XD"))
 
 
 class ReferralSchema(ma.Schema):
@@ -49,6 +57,16 @@ class ReferralSchema(ma.Schema):
     referrer_name = f.String(allow_none=True)
     referrer_contact = f.String(allow_none=True)
     details = f.String(allow_none=True)
+    receipt = f.String()
+
+
+@blp.route("/referrals", methods=["GET"])
+@blp.arguments(ReceiptQuerySchema, location="query")
+@blp.response(200, ReferralSchema(many=True))
+@blp.doc(security=BEARER)
+def find(query):
+    """The referral a receipt names (a referrer phoning to follow up quotes it); empty if none you may see."""
+    return run(referrals.find_by_receipt, query["receipt"])
 
 
 @blp.route("/referrals", methods=["POST"])

@@ -21,20 +21,34 @@ from .field_edits import apply_field_edit
 FACT_KINDS = {OpKind.record_home_visit.value, OpKind.record_address_check.value}
 
 
+# What a device is told when an op names a case outside its officer's caseload, whether or not that case exists:
+# telling the two apart would let a device probe which case ids are real. The supervisor sees the real reason.
+NOT_IN_CASELOAD = (QuarantineReason.out_of_scope, "this case is not in your caseload; the op is kept for review")
+# One answer for every refused attach_photo, so a device cannot learn whether someone has uploaded a file.
+PHOTO_NOT_ATTACHED = "payload: this photo cannot be attached; upload it in full from this device, then attach it " \
+                     "to a visit recorded on this case. The op is kept for review"
+
+
 def quarantine(session: Session, actor: Actor, op: dict, op_id: str, case_id: int | None,
-               reason: QuarantineReason, detail: str) -> dict:
+               reason: QuarantineReason, detail: str, *,
+               told: tuple[QuarantineReason, str] | None = None) -> dict:
+    """Keep an op for review with its real reason; `told` is what the device hears instead, when the real
+    reason would reveal something of the register (the case_id is then withheld too)."""
     op, detail = storable_json(op), storable(detail)  # refused text is kept for review, so it must be storable
     session.add(ReviewItem(op_id=op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case_id,
                            category=OpStatus.quarantined.value, reason=reason.value, detail=detail[:2000], op=op,
                            created_at=utcnow(), open=True))
     audit.record(session, actor, "op.quarantine", case_id, reason.value)
+    if told is not None:
+        (reason, detail), case_id = told, None
     return {"op_id": op_id, "status": OpStatus.quarantined.value, "reason": reason.value, "detail": detail,
             "case_id": case_id}
 
 
 def judge_and_apply(session: Session, actor: Actor, op: Op) -> dict:
-    def keep(reason: QuarantineReason, detail: str) -> dict:
-        return quarantine(session, actor, op.to_wire(), op.op_id, case.id if case else None, reason, detail)
+    def keep(reason: QuarantineReason, detail: str, told: tuple[QuarantineReason, str] | None = None) -> dict:
+        return quarantine(session, actor, op.to_wire(), op.op_id, case.id if case else None, reason, detail,
+                          told=told)
 
     case = None
     if not is_known_kind(op.kind):
@@ -44,9 +58,10 @@ def judge_and_apply(session: Session, actor: Actor, op: Op) -> dict:
         return keep(QuarantineReason.invalid, "; ".join(f"{p.field}: {p.message}" for p in problems))
     case = session.scalar(select(Case).where(Case.id == op.case_id).with_for_update())
     if case is None:
-        return keep(QuarantineReason.unknown_case, f"no case {op.case_id}")
+        return keep(QuarantineReason.unknown_case, f"no case {op.case_id}", NOT_IN_CASELOAD)
     if not _assigned(session, actor.user_id, case.id):
-        return keep(QuarantineReason.out_of_scope, "the case is no longer assigned to this officer")
+        return keep(QuarantineReason.out_of_scope, "the case is no longer assigned to this officer",
+                    NOT_IN_CASELOAD)
     if case.status == "closed":
         return keep(QuarantineReason.case_closed, "the case was closed before this arrived")
     savepoint = session.begin_nested()  # a refusal below undoes the op's effect, not the quarantine record
@@ -56,7 +71,8 @@ def judge_and_apply(session: Session, actor: Actor, op: Op) -> dict:
         return result
     except DomainError as exc:
         savepoint.rollback()
-        return keep(QuarantineReason.invalid, f"{exc.field or 'op'}: {exc.detail}")
+        told = (QuarantineReason.invalid, PHOTO_NOT_ATTACHED) if op.kind == OpKind.attach_photo.value else None
+        return keep(QuarantineReason.invalid, f"{exc.field or 'op'}: {exc.detail}", told)
 
 
 def _assigned(session: Session, officer_id: int, case_id: int) -> bool:

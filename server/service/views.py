@@ -51,7 +51,7 @@ def assignment_view(a: Assignment) -> dict:
 def referral_view(r: Referral) -> dict:
     return {"id": r.id, "case_id": r.case_id, "source": r.source, "route": r.route, "situation": r.situation,
             "received_at": r.received_at, "referrer_name": r.referrer_name,
-            "referrer_contact": r.referrer_contact, "details": r.details}
+            "referrer_contact": r.referrer_contact, "details": r.details, "receipt": r.receipt}
 
 
 def enquiry_view(e: Enquiry) -> dict:

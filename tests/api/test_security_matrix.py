@@ -113,6 +113,8 @@ POLICY: dict[tuple[str, str], Rule] = {
                                     override={("referrer", "A"): (422, "invalid-input"),
                                               ("referrer", "B"): (422, "invalid-input")}),
     ("GET", "/api/cases/{case_id}/referrals"): case_op(P.READ_CASE, 200),
+    # staff find a referral by the receipt a referrer quotes; one on a case they may not see is not found ([])
+    ("GET", "/api/referrals"): user(P.READ_CASE, 200),
     ("POST", "/api/cases/{case_id}/enquiries"): case_op(P.RECORD_ENQUIRY, 201),
     ("GET", "/api/cases/{case_id}/enquiries"): case_op(P.READ_CASE, 200),
     ("GET", "/api/actions"): Rule("user", P.HANDLE_ACTIONS, 200, per_case=True, objects=("-", *AB)),
@@ -470,6 +472,7 @@ def build_call(m: Matrix, method: str, path: str, principal: str, obj: str) -> C
                                                                                        last_name="Newchild")}
                                                                        if obj == "-" else {"case_id": cid})}),
         ("GET", "/api/cases/{case_id}/referrals"): lambda: Call(f"/api/cases/{cid}/referrals"),
+        ("GET", "/api/referrals"): lambda: Call(path, query={"receipt": "CME-7KQ4-M2XD"}),
         ("POST", "/api/cases/{case_id}/enquiries"): lambda: Call(f"/api/cases/{cid}/enquiries",
                                                                  {"kind": "letter", "letter_type": "first letter"}),
         ("GET", "/api/cases/{case_id}/enquiries"): lambda: Call(f"/api/cases/{cid}/enquiries"),

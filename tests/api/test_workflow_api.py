@@ -3,6 +3,7 @@ and the shape of errors (RFC 9457 problem details; DESIGN.md "Layout")."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -40,14 +41,17 @@ def test_referrer_gets_a_receipt_and_then_cannot_read_the_case(client, accounts)
                        headers=ref.headers)
     assert resp.status_code == 201
     receipt = resp.get_json()
-    assert set(receipt) == {"referral_id", "case_reference", "received_at"}  # no case id, no child data
-    assert receipt["case_reference"].startswith("CME-") and recent(receipt["received_at"])
-    assert "Zebedee" not in resp.get_data(as_text=True)
+    # issue 7 item 11: a random receipt, no case id, reference or referral number (they count the register)
+    assert set(receipt) == {"receipt", "received_at"}
+    assert re.fullmatch(r"CME-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", receipt["receipt"])
+    assert recent(receipt["received_at"]) and "Zebedee" not in resp.get_data(as_text=True)
 
-    found = client.get(f"/api/cases?reference={receipt['case_reference']}", headers=sup.headers).get_json()
-    assert len(found) == 1 and found[0]["status"] == "referred"  # §9.4: recorded onto the database at once
-    case_id = found[0]["id"]
-    for url in (f"/api/cases/{case_id}", f"/api/cases?reference={receipt['case_reference']}",
+    referral = client.get(f"/api/referrals?receipt={receipt['receipt']}", headers=sup.headers).get_json()
+    found = client.get(f"/api/cases/{referral[0]['case_id']}", headers=sup.headers).get_json()
+    assert found["status"] == "referred"  # §9.4: recorded onto the database at once
+    case_id, reference = found["id"], found["reference"]
+    for url in (f"/api/cases/{case_id}", f"/api/cases?reference={reference}",
+                f"/api/referrals?receipt={receipt['receipt']}",
                 f"/api/cases/{case_id}/referrals", f"/api/cases/{case_id}/enquiries"):
         problem = problem_of(client.get(url, headers=ref.headers), 403)
         assert problem["rule"] == "role:read_case"
