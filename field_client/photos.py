@@ -10,7 +10,8 @@ op, the photo and its entry are deleted from the device.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from field_client import state
@@ -18,7 +19,11 @@ from field_client.store import Store
 from field_client.transport import TransportError
 from sync.backoff import backoff_delays
 
-UPLOAD_CHUNK = 256 * 1024
+# PATCH sizes follow the link (see ChunkSizer): start small, aim for about TARGET_SECONDS per chunk.
+FIRST_CHUNK, MIN_CHUNK, MAX_CHUNK = 32 * 1024, 16 * 1024, 4 * 1024 * 1024
+TARGET_SECONDS = 10.0
+MAX_GROWTH = 4  # per chunk: one fast chunk is not yet a fast link
+_READ_PIECE = 64 * 1024
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/webp": ".webp",
                "application/pdf": ".pdf"}
 
@@ -62,13 +67,59 @@ def _update(store: Store, photo_id: str, **changes: Any) -> None:
         store.set_state(state.UPLOADS, uploads)
 
 
+def next_chunk_size(current: int, sent: int, seconds: float, *, lowest: int = MIN_CHUNK,
+                    highest: int = MAX_CHUNK) -> int:
+    """The next PATCH size after `sent` bytes took `seconds`: what the measured rate moves in TARGET_SECONDS,
+    growing at most MAX_GROWTH-fold, within MIN_CHUNK..MAX_CHUNK. A 2G link (6 KiB/s) settles near 60 KiB, so
+    no chunk outlives a server or proxy timeout; a good link reaches 4 MiB, so a photo needs few round trips."""
+    if sent <= 0:
+        return current
+    wanted = int(sent / max(seconds, 1e-3) * TARGET_SECONDS)
+    return max(lowest, min(highest, current * MAX_GROWTH, wanted))
+
+
+class ChunkSizer:
+    """The current PATCH size for this sync's link, learnt from each chunk sent, halved after a failure.
+    `lowest`/`highest` other than the defaults are for tests that need many small chunks."""
+
+    def __init__(self, first: int = FIRST_CHUNK, clock: Callable[[], float] = time.monotonic, *,
+                 lowest: int = MIN_CHUNK, highest: int = MAX_CHUNK) -> None:
+        self.size, self.clock, self.bounds = first, clock, (lowest, highest)
+
+    def record(self, sent: int, seconds: float) -> None:
+        if sent * 2 >= self.size:  # a photo's short tail says more about latency than about the link
+            lowest, highest = self.bounds
+            self.size = next_chunk_size(self.size, sent, seconds, lowest=lowest, highest=highest)
+
+    def failed(self) -> None:
+        self.size = max(self.bounds[0], self.size // 2)
+
+    def pieces(self, source: Iterator[bytes]) -> Iterator[bytes]:
+        """`source`'s bytes regrouped into pieces of the current size. The consumer sends each piece before
+        asking for the next, so the time between a yield and the next request is that PATCH's duration."""
+        buffer = bytearray()
+        for block in source:
+            buffer += block
+            while len(buffer) >= self.size:
+                yield from self._timed(buffer, self.size)
+        while buffer:
+            yield from self._timed(buffer, len(buffer))
+
+    def _timed(self, buffer: bytearray, size: int) -> Iterator[bytes]:
+        piece = bytes(buffer[:size])
+        del buffer[:size]
+        started = self.clock()
+        yield piece
+        self.record(len(piece), self.clock() - started)
+
+
 class PhotoUploader:
     """Uploads every pending photo; a retryable failure is retried (resuming) a few times, then left for later."""
 
     def __init__(self, store: Store, transport: Any, sleep: Callable[[float], None],
-                 attempts: int = 3, rng: random.Random | None = None, chunk: int = UPLOAD_CHUNK) -> None:
+                 attempts: int = 3, rng: random.Random | None = None, sizer: ChunkSizer | None = None) -> None:
         self.store, self.transport, self.sleep = store, transport, sleep
-        self.attempts, self.rng, self.chunk = max(1, attempts), rng, chunk
+        self.attempts, self.rng, self.sizer = max(1, attempts), rng, sizer or ChunkSizer()
 
     def upload_all(self, progress: Progress | None = None) -> tuple[int, int]:
         """Upload what is pending; return (uploaded, failed). Failures are recorded, never raised."""
@@ -92,6 +143,8 @@ class PhotoUploader:
                 self._send(photo_id)
                 return True
             except TransportError as exc:
+                if exc.status is None:  # the link failed mid-chunk: a smaller one is likelier to get through
+                    self.sizer.failed()
                 entry = entries(self.store).get(photo_id, {})
                 _update(self.store, photo_id, error=str(exc)[:200], attempts=entry.get("attempts", 0) + 1)
                 if not exc.retryable:
@@ -105,7 +158,7 @@ class PhotoUploader:
         entry = entries(self.store)[photo_id]
 
         def chunks_from(offset: int) -> Any:
-            return self.store.iter_photo(photo_id, offset, self.chunk)
+            return self.sizer.pieces(self.store.iter_photo(photo_id, offset, _READ_PIECE))
 
         def on_progress(url: str, offset: int) -> None:
             _update(self.store, photo_id, url=url, offset=offset)

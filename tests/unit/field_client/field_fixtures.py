@@ -13,11 +13,12 @@ import pytest
 
 from field_client import state
 from field_client.engine import SyncEngine
+from field_client.photos import ChunkSizer
 from field_client.store import Store
 from field_client.transport import Transport
 from tests.unit.field_client.fake_sync_server import BASE, TOKEN, FakeServer
 
-PASS = "correct horse battery staple"
+PASS = "tidal marmalade lantern quiver"
 CHEAP_N = 2**10
 START = datetime(2025, 6, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
 
@@ -70,5 +71,6 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def engine(store: Store, server: FakeServer, clock: Clock, sleeps: list[float]) -> SyncEngine:
-    return SyncEngine(store, make_transport(server, sleeps), clock=clock, sleep=sleeps.append,
-                      rng=random.Random(3))
+    made = SyncEngine(store, make_transport(server, sleeps), clock=clock, sleep=sleeps.append, rng=random.Random(3))
+    made.uploader.sizer = ChunkSizer(first=1024, lowest=1024, highest=1024)  # many chunks from a small photo
+    return made
