@@ -8,6 +8,8 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from ..domain.lifecycle import CaseStatus, CloseReason, PlaceProblem
+from ..domain.school_age import dob_problem
+from ..service.clock import today
 from ..domain.vocabulary import RiskFactor, SenStatus, VulnerableGroup
 from sync.text import text_problem
 
@@ -108,9 +110,20 @@ class ChildFieldsSchema(ma.Schema):
     place_accepted_on = day(allow_none=True)
     exclusion_start = day(allow_none=True)
 
+    @ma.validates("dob")
+    def _a_child_of_the_register(self, value: date, **_) -> None:
+        # The domain's rule (school_age.dob_problem), here so a referral names its field `child.dob`.
+        problem = dob_problem(value, today())
+        if problem:
+            raise ma.ValidationError(f"date of birth {problem}")
+
 
 class CaseUpdateSchema(ChildFieldsSchema):
-    """Any subset of the case fields; use an instance made with partial=True."""
+    """Any subset of the case fields; use an instance made with partial=True. A DOB is judged by the service,
+    and only when it changes: an old case's child may be past the register's bounds by now."""
+
+    def _a_child_of_the_register(self, value: date, **_) -> None:
+        return None
 
 
 class DeadlineSchema(ma.Schema):
@@ -122,6 +135,13 @@ class DeadlineSchema(ma.Schema):
     met = f.Boolean(allow_none=True)
     overdue = f.Boolean()
     note = f.String()
+    convention = f.String(metadata={"description": (
+        "How `due` was counted, in words. \"By day N of absence\" (AO consulted, day 5; CME referral, day 10; "
+        "earliest removal from roll, day 20) and \"by day N of exclusion\" (day 6) count the first day of absence "
+        "or exclusion as day 1 when it is a school day (otherwise day 1 is the next school day). \"N school days "
+        "after\" an event (an offered place, 20; an on/off-roll notification, 5) does not count the event's own "
+        "day. School days are the council's term dates less England bank holidays; `estimated` is true where "
+        "weekdays stood in for missing term dates.")})
 
 
 class SchoolAgeSchema(ma.Schema):

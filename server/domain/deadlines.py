@@ -24,6 +24,19 @@ from server.domain.school_days import DayCount, SchoolCalendar
 AWAITING_ACCEPTANCE = "not until the LA accepts the referral"
 
 
+# The conventions, stated in every deadline the API returns (a reader should not need this docstring).
+def day_n_of(start: str, n: int) -> str:
+    return (f"school day {n} counting the first day of {start} as day 1 (if that day is not a school day, "
+            "day 1 is the next school day)")
+
+
+def days_after(n: int, event: str) -> str:
+    return f"{n} school days after {event}, not counting the day itself"
+
+
+CALENDAR_DATE = "a calendar date (the school leaving date), not a count of school days"
+
+
 @dataclass(frozen=True)
 class DeadlineFacts:
     """What is known about a case that starts or meets a deadline. Any may be unknown (None)."""
@@ -52,6 +65,7 @@ class Deadline:
     met: bool | None  # None: not yet known
     overdue: bool  # outstanding and today > due
     note: str = ""
+    convention: str = ""  # how `due` was counted, in words (see day_n_of, days_after)
 
 
 def compute_deadlines(facts: DeadlineFacts, cal: SchoolCalendar, today: date) -> list[Deadline]:
@@ -66,23 +80,24 @@ def compute_deadlines(facts: DeadlineFacts, cal: SchoolCalendar, today: date) ->
     return [deadline for deadline in found if deadline is not None]
 
 
-def _judged(code: str, label: str, ref: str, due: DayCount, done: date | None, today: date) -> Deadline:
+def _judged(code: str, label: str, ref: str, due: DayCount, done: date | None, today: date,
+            convention: str) -> Deadline:
     """A duty deadline: met when `done` is on or before the due date; overdue while not done after it."""
     if done is not None:
         met: bool | None = done <= due.date
     else:
         met = False if today > due.date else None
     overdue = done is None and today > due.date
-    return Deadline(code, label, ref, due.date, due.estimated, met, overdue)
+    return Deadline(code, label, ref, due.date, due.estimated, met, overdue, convention=convention)
 
 
 def _absence_deadlines(facts: DeadlineFacts, first: date, cal: SchoolCalendar, today: date) -> list[Deadline]:
     # §13.4 "discussion ... by 5th day of continuous absence", "a CME referral must be completed within 10 days".
     return [
         _judged("ao_consulted", "Attendance officer consulted", "§11.2/§13.4",
-                cal.nth_school_day(first, 5), facts.ao_consulted_on, today),
+                cal.nth_school_day(first, 5), facts.ao_consulted_on, today, day_n_of("absence", 5)),
         _judged("referral_due", "CME referral due", "§11.2/§13.4",
-                cal.nth_school_day(first, 10), facts.referral_received, today),
+                cal.nth_school_day(first, 10), facts.referral_received, today, day_n_of("absence", 10)),
         _earliest_removal(facts, first, cal),
     ]
 
@@ -98,28 +113,32 @@ def _earliest_removal(facts: DeadlineFacts, first: date, cal: SchoolCalendar) ->
     due = twentieth.date if accepted is None else max(twentieth.date, accepted)
     note = AWAITING_ACCEPTANCE if accepted is None else ""
     return Deadline("earliest_removal_from_roll", "Earliest lawful removal from roll", "§13.4",
-                    due, twentieth.estimated, None, False, note)
+                    due, twentieth.estimated, None, False, note,
+                    convention=day_n_of("absence", 20) + ", and not before the LA accepted the referral")
 
 
 def _place_acceptance(facts: DeadlineFacts, cal: SchoolCalendar, today: date) -> Deadline | None:
     if facts.place_offered is None:
         return None
     return _judged("place_acceptance", "Offered place to be accepted", "§6.8",
-                   cal.add_school_days(facts.place_offered, 20), facts.place_accepted, today)
+                   cal.add_school_days(facts.place_offered, 20), facts.place_accepted, today,
+                   days_after(20, "the offer"))
 
 
 def _exclusion_sixth_day(facts: DeadlineFacts, cal: SchoolCalendar, today: date) -> Deadline | None:
     if facts.exclusion_start is None:
         return None
     return _judged("exclusion_sixth_day", "Education from the 6th day of exclusion", "§8.1",
-                   cal.nth_school_day(facts.exclusion_start, 6), facts.education_provided_from, today)
+                   cal.nth_school_day(facts.exclusion_start, 6), facts.education_provided_from, today,
+                   day_n_of("exclusion", 6))
 
 
 def _on_off_roll_notification(facts: DeadlineFacts, cal: SchoolCalendar, today: date) -> Deadline | None:
     if facts.on_off_roll_event is None:
         return None
     return _judged("on_off_roll_notification", "On/off-roll notification", "§13.2",
-                   cal.add_school_days(facts.on_off_roll_event, 5), facts.on_off_roll_notified, today)
+                   cal.add_school_days(facts.on_off_roll_event, 5), facts.on_off_roll_notified, today,
+                   days_after(5, "the pupil left or joined the roll"))
 
 
 def _school_age_ends(facts: DeadlineFacts) -> Deadline | None:
@@ -127,4 +146,5 @@ def _school_age_ends(facts: DeadlineFacts) -> Deadline | None:
     if facts.dob is None:
         return None
     ends = compulsory_school_age(facts.dob).ends
-    return Deadline("compulsory_school_age_ends", "Compulsory school age ends", "§11.9", ends, False, None, False)
+    return Deadline("compulsory_school_age_ends", "Compulsory school age ends", "§11.9", ends, False, None, False,
+                    convention=CALENDAR_DATE)

@@ -74,3 +74,30 @@ def compulsory_school_age(dob: date) -> SchoolAge:
     """
     fifth = date_of_attaining_age(dob, 5)
     return SchoolAge(starts=first_prescribed_day_on_or_after(fifth), ends=school_leaving_date(dob))
+
+
+# Which dates of birth can belong to a child the register holds (issue: 1900-01-01 was accepted as a child).
+# Youngest: the register follows children from just before compulsory school age: a child not registered at a
+# school when they reach it (§3.1.1) or refusing a reception place at the transition point (§4.9) is about four;
+# from the start of the reception year (the September after the fourth birthday) compulsory school age begins
+# at most about 16 months later, so two years of lead time holds every such child with room for an early referral.
+# Oldest: the duty ends with compulsory school age (§1.1, §12.2: 16-18 year olds are outside this policy), and a
+# case open at that point closes under §11.9; a year past the leaving date leaves time to close out a late
+# referral or a case still open, while a DOB like 1900-01-01 (a slip or a placeholder) is refused.
+CSA_LEAD_TIME = timedelta(days=2 * 365)
+CLOSE_OUT_MARGIN = timedelta(days=365)
+
+
+def dob_problem(dob: date, today: date) -> str | None:
+    """None when a child born on `dob` can be on the register on `today`, otherwise why not (for "date of birth
+    ..."). The bounds come from compulsory school age itself, not from a fixed age, so they follow s.8."""
+    if dob > today:
+        return "is in the future"
+    age = compulsory_school_age(dob)
+    if age.starts > today + CSA_LEAD_TIME:
+        return (f"is too recent: compulsory school age would start only on {age.starts.isoformat()}, more than "
+                "two years from now")
+    if age.ends < today - CLOSE_OUT_MARGIN:
+        return (f"is too long ago: compulsory school age ended on {age.ends.isoformat()}, more than a year ago "
+                "(§11.9, §12.2)")
+    return None

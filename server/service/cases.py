@@ -11,6 +11,7 @@ from ..domain.access import Actor, Permission, require, sees_whole_register
 from ..domain.calendar import SchoolCalendar
 from ..domain.errors import InvalidInput, PreconditionRequired, VersionMismatch
 from ..domain.lifecycle import CaseStatus
+from ..domain.school_age import dob_problem
 from ..domain.triggers import triggers_for_safeguarding
 from . import audit, changes
 from .access import load_case, open_assignment_case_ids
@@ -34,8 +35,7 @@ def build_view(session: Session, case: Case, cal: SchoolCalendar | None = None) 
 def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStatus) -> Case:
     """Insert a case (version 1, first change-log entry) and raise its safeguarding alerts."""
     now = utcnow()
-    if data.get("dob") and data["dob"] > london_today():
-        raise InvalidInput("date of birth is in the future", field="dob")
+    _check_dob(data["dob"])
     case = Case(reference=f"P-{uuid.uuid4().hex[:16]}", version=0, status=status.value, created_at=now, updated_at=now,
                 first_name=data["first_name"], last_name=data["last_name"], dob=data["dob"],
                 risk_factors=[], vulnerable_groups=[], eal=False, fsm=False, sen_status="none",
@@ -48,6 +48,12 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
     changes.bump(session, case, actor, "created", fields)
     raise_triggers(session, case, triggers_for_safeguarding(False, case.cp or case.cin))
     return case
+
+
+def _check_dob(dob) -> None:
+    problem = dob_problem(dob, london_today())
+    if problem:
+        raise InvalidInput(f"date of birth {problem}", field="dob")
 
 
 def create_case(session: Session, actor: Actor, data: dict) -> dict:
@@ -104,8 +110,8 @@ def update_case(session: Session, actor: Actor, case_id: int, if_match: int | No
     check_version(case, if_match)
     was_flagged = case.cp or case.cin
     fields = apply_changes(case, data, london_today())
-    if case.dob > london_today():
-        raise InvalidInput("date of birth is in the future", field="dob")
+    if "dob" in fields:  # an old case's child may be past the bounds now: only a changed DOB is judged
+        _check_dob(case.dob)
     if fields:
         changes.bump(session, case, actor, "updated", fields)
         raise_triggers(session, case, triggers_for_safeguarding(was_flagged, case.cp or case.cin))

@@ -12,7 +12,8 @@ from .case_fields import SCALAR_FIELDS, current_address
 
 def deadline_view(d: Deadline, closed: bool) -> dict:
     return {"code": d.code, "label": d.label, "policy_ref": d.policy_ref, "due": d.due,
-            "estimated": d.estimated, "met": d.met, "overdue": d.overdue and not closed, "note": d.note}
+            "estimated": d.estimated, "met": d.met, "overdue": d.overdue and not closed, "note": d.note,
+            "convention": d.convention}
 
 
 def case_view(case: Case, cal: SchoolCalendar, today: date, *, referral_received: date | None,
