@@ -30,9 +30,11 @@ def _default_home() -> str:
 @click.group(cls=FieldGroup)
 @click.option("--store", "store_dir", envvar="CME_FIELD_HOME", default=_default_home, show_default="~/.cme-field",
               type=click.Path(file_okay=False, path_type=Path), help="Store directory (env CME_FIELD_HOME).")
-@click.option("--kdf-n", envvar="CME_FIELD_KDF_N", type=int, default=DEFAULT_KDF_N, hidden=True)
+@click.option("--kdf-n", envvar="CME_FIELD_KDF_N", type=int, default=None, hidden=True,
+              help="scrypt N for a new store or passphrase (default: calibrated on this machine, at least "
+                   f"{DEFAULT_KDF_N}; lower only with CME_FIELD_TEST_WEAK_KDF=1, for tests).")
 @click.pass_context
-def cli(ctx: click.Context, store_dir: Path, kdf_n: int) -> None:
+def cli(ctx: click.Context, store_dir: Path, kdf_n: int | None) -> None:
     """Offline client for CME home visits and address checks.
 
     \b
@@ -158,14 +160,18 @@ def _print_results(results: list[dict[str, Any]]) -> None:
 @cli.command()
 @click.pass_obj
 def passphrase(env: Env) -> None:
-    """Change the store passphrase (new one: prompted, or env CME_FIELD_NEW_PASSPHRASE)."""
+    """Change the store passphrase (new one: prompted, or env CME_FIELD_NEW_PASSPHRASE).
+
+    The data key is replaced too and everything re-encrypted under it, and the key-derivation cost is
+    recalibrated (never lowered), so an old copy of the passphrase or of the key header opens nothing new.
+    """
     old = secret("CME_FIELD_PASSPHRASE", "Current passphrase")
     if not Store.exists(env.home):
         raise CliFailure(f"no store at {env.home}: enrol this device first (cme-field enrol)")
     store = env._store = Store.open(env.home, old)
     new = secret("CME_FIELD_NEW_PASSPHRASE", "New passphrase", confirm=True)
-    store.change_passphrase(old, new)
-    click.echo("Passphrase changed.")
+    store.change_passphrase(old, new, kdf_n=env.kdf_n)
+    click.echo("Passphrase changed; the store was re-encrypted under a new key.")
 
 
 @cli.command()

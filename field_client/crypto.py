@@ -6,6 +6,9 @@ Two layers:
   with scrypt. The header (KDF parameters, salt, format facts) is the wrapping's associated data, so it
   cannot be swapped without the unwrap failing.
 
+The cost starts at OWASP's scrypt minimum (N=2^17, r=8, p=1: 128 MiB) and `calibrate` raises it on a fast
+machine towards about half a second, memory first (up to a cap a field laptop can spare), then passes.
+
 A key-check value (HMAC under a second scrypt output, so it depends only on passphrase, salt and cost)
 tells "wrong passphrase" apart from "the wrapped key or the rest of the header was damaged"; it allows no
 guessing that the wrapped key did not already allow. An edited KDF parameter necessarily looks like a
@@ -18,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +36,13 @@ TAG_LEN = 16
 OVERHEAD = NONCE_LEN + TAG_LEN  # bytes a sealed value is longer than its plaintext
 SALT_LEN = 16
 KDF_NAME = "scrypt"
-# Bounds refuse a header edited to make the KDF trivially cheap or to exhaust memory on open.
+# Bounds refuse a header edited to make the KDF trivially cheap or to exhaust memory on open. MIN_N is this
+# low only so tests can run fast; the store refuses such a cost outside tests (store_core.weak_kdf_allowed).
 MIN_N, MAX_N = 2**10, 2**20
 MAX_R, MAX_P = 32, 16
+OWASP_N, OWASP_R, OWASP_P = 2**17, 8, 1  # OWASP Password Storage Cheat Sheet minimum for scrypt
+CALIBRATED_MAX_N = 2**18  # 256 MiB: the most memory calibration asks of a device
+TARGET_SECONDS = 0.5
 
 _WRAP_AD = b"cme-field/wrap-key/v1\x00"
 _CHECK_AD = b"cme-field/key-check/v1\x00"
@@ -65,6 +73,13 @@ class KdfParams:
         params.validate()
         return params
 
+    def cost(self) -> int:
+        """Work per derivation (memory x passes), to compare two settings."""
+        return self.n * self.r * self.p
+
+    def meets_minimum(self) -> bool:
+        return self.n >= OWASP_N and self.r >= OWASP_R and self.cost() >= OWASP_N * OWASP_R * OWASP_P
+
     def validate(self) -> None:
         for value in (self.n, self.r, self.p):
             if not isinstance(value, int) or isinstance(value, bool):
@@ -84,6 +99,38 @@ class Envelope:
     header: bytes
     wrapped_key: bytes
     key_check: bytes
+
+
+def calibrate(target: float = TARGET_SECONDS, floor: KdfParams | None = None) -> KdfParams:
+    """Fresh parameters at least OWASP's minimum (and at least `floor`), raised while this machine stays
+    under `target` seconds: doubling N (memory-hardness) up to CALIBRATED_MAX_N, then more passes (p)."""
+    start = time.perf_counter()
+    Scrypt(salt=os.urandom(SALT_LEN), length=2 * KEY_LEN, n=OWASP_N, r=OWASP_R, p=1).derive(b"calibration")
+    per_unit = max(time.perf_counter() - start, 1e-6) / OWASP_N  # seconds per unit of N at r=8, p=1
+    n = OWASP_N
+    while n < CALIBRATED_MAX_N and 2 * n * per_unit <= target:
+        n *= 2
+    p = max(1, min(MAX_P, int(target / (n * per_unit))))
+    if floor is not None and floor.cost() > n * OWASP_R * p:
+        return KdfParams.fresh(max(n, floor.n), max(OWASP_R, floor.r), max(p, floor.p))
+    return KdfParams.fresh(n, OWASP_R, p)
+
+
+def subkey(data_key: bytes, label: str) -> bytes:
+    """A key for one purpose (row tags, manifest MAC) derived from the data key; HMAC-SHA256 is a PRF."""
+    return hmac.new(data_key, b"cme-field/subkey/v1\x00" + label.encode("ascii"), hashlib.sha256).digest()
+
+
+def mac(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def checksum(*parts: bytes) -> bytes:
+    """Keyless SHA-256 over length-prefixed parts: tells accidental damage apart from a wrong passphrase."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.digest()
 
 
 def new_data_key() -> bytes:

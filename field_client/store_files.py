@@ -11,22 +11,25 @@ import os
 import sqlite3
 from pathlib import Path
 
-from field_client.store_core import DB_NAME, StoreTampered
+from field_client.store_core import DB_NAME, StoreDamaged
 
 _SIDECARS = ("-wal", "-shm", "-journal")
 _BUILDING = ".building"  # suffix of a store being built under a temporary name by `Store.create`
 
+# Only opaque tags (keyed MACs of the real ids) and ciphertext: no case id, op kind, state key or error text in
+# clear. WITHOUT ROWID keeps each table one b-tree, so no separate index can disagree with it.
 _SCHEMA = (
     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), header BLOB NOT NULL,"
-    " wrapped_key BLOB NOT NULL, key_check BLOB NOT NULL, erased INTEGER NOT NULL DEFAULT 0)",
-    "CREATE TABLE records (table_name TEXT NOT NULL, record_id TEXT NOT NULL, version INTEGER NOT NULL,"
-    " blob BLOB NOT NULL, PRIMARY KEY (table_name, record_id))",
-    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE, case_id TEXT,"
-    " kind TEXT NOT NULL, blob BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)",
-    "CREATE INDEX outbox_by_case ON outbox (case_id, seq)",
-    "CREATE TABLE photos (photo_id TEXT NOT NULL, chunk_index INTEGER NOT NULL, blob BLOB NOT NULL,"
-    " PRIMARY KEY (photo_id, chunk_index))",
-    "CREATE TABLE kv (key TEXT PRIMARY KEY, blob BLOB NOT NULL)",
+    " wrapped_key BLOB NOT NULL, key_check BLOB NOT NULL, checksum BLOB NOT NULL, erased INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE manifest (id INTEGER PRIMARY KEY CHECK (id = 1), blob BLOB NOT NULL)",
+    "CREATE TABLE records (tag TEXT PRIMARY KEY, table_tag TEXT NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE INDEX records_by_table ON records (table_tag)",
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, op_tag TEXT NOT NULL UNIQUE, case_tag TEXT NOT NULL,"
+    " blob BLOB NOT NULL)",
+    "CREATE INDEX outbox_by_case ON outbox (case_tag, seq)",
+    "CREATE TABLE photos (photo_tag TEXT NOT NULL, chunk_index INTEGER NOT NULL, blob BLOB NOT NULL,"
+    " PRIMARY KEY (photo_tag, chunk_index)) WITHOUT ROWID",
+    "CREATE TABLE kv (tag TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID",
 )
 # FULL sync: a write is durable when the call returns. secure_delete zeroes freed pages;
 # temp_store=MEMORY keeps SQLite's own scratch data off disk.
@@ -72,5 +75,16 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
             conn.execute(pragma)
     except sqlite3.DatabaseError:
         conn.close()
-        raise StoreTampered(f"{path} is not a readable store database") from None
+        raise StoreDamaged("the file is not a readable store database") from None
     return conn
+
+
+def check_pages(conn: sqlite3.Connection) -> None:
+    """SQLite's own check of every page, index and freelist: damage below the rows (an interior b-tree page,
+    the schema page, an index) is found here at open, not later as a failed write or a missing row."""
+    try:
+        found = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        raise StoreDamaged(f"SQLite cannot read it: {exc}") from None
+    if found != ["ok"]:
+        raise StoreDamaged(f"SQLite's integrity check failed: {'; '.join(map(str, found))[:300]}")

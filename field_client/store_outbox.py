@@ -1,7 +1,9 @@
 """The device store's outbox: ops queued for the server, in order, until it acknowledges them.
 
-Each op is sealed with associated data naming its seq, op id, case and kind, so rows cannot be
-reordered or swapped. Only `attempts` and `last_error` are kept in clear.
+A row shows only its seq and two opaque tags (of the op id, for de-duplication, and of the case id, to find a
+case's ops); op id, case, kind, op, attempts and last error are all inside the sealed body. The seq comes from
+the sealed manifest's outbox head, and the associated data binds seq and both tags, so rows cannot be
+reordered or swapped, and a deleted row is missed at open.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from field_client.store_core import StoreCore, StoreError, _ad, _canonical, _dumps, _need_text
+from field_client.store_core import Keys, StoreCore, StoreError, StoreTampered, _ad, _canonical, _need_text
 
-_OUTBOX_COLS = "seq, op_id, case_id, kind, blob, attempts, last_error"
+_COLS = "seq, op_tag, case_tag, blob"
 _MAX_ERROR_LEN = 500
 
 
@@ -39,47 +41,75 @@ class OutboxMixin(StoreCore):
             _need_text(case_id=case_id)
         if not isinstance(op, dict):
             raise TypeError("an op must be a dict")
-        body = _dumps({"op": op, "created_at": datetime.now(timezone.utc).isoformat()})
+        _canonical(op)  # refuse what cannot be stored before anything is written
         with self.transaction():
-            conn = self._db()
-            row = conn.execute(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE op_id = ?", (op_id,)).fetchone()
-            if row is not None:
-                old = self._item(row)
+            old = self._find(op_id)
+            if old is not None:
                 if (old.case_id, old.kind, _canonical(old.op)) != (case_id, kind, _canonical(op)):
                     raise StoreError(f"op {op_id} is already queued with different content")
                 return
-            # seq is bound into the AD so rows cannot be reordered; it is known only after the insert.
-            seq = conn.execute("INSERT INTO outbox (op_id, case_id, kind, blob) VALUES (?, ?, ?, x'')",
-                               (op_id, case_id, kind)).lastrowid
-            blob = self._seal(body, _ad("outbox", seq, op_id, case_id, kind))
-            conn.execute("UPDATE outbox SET blob = ? WHERE seq = ?", (blob, seq))
+            seq = self._tally.next_seq
+            self._tally.next_seq += 1
+            self._write_item(OutboxItem(seq, op_id, case_id, kind, op, 0, None,
+                                        datetime.now(timezone.utc).isoformat()))
 
-    def _item(self, row: tuple[Any, ...]) -> OutboxItem:
-        seq, op_id, case_id, kind, blob, attempts, last_error = row
-        body = self._open_json(blob, _ad("outbox", seq, op_id, case_id, kind), f"outbox op {op_id} (seq {seq})")
-        return OutboxItem(seq=seq, op_id=op_id, case_id=case_id, kind=kind, op=body["op"], attempts=attempts,
-                          last_error=last_error, created_at=body["created_at"])
+    def _write_item(self, item: OutboxItem, keys: Keys | None = None) -> tuple[Any, ...]:
+        keys = keys or self._k()
+        op_tag, case_tag = keys.tag("op", item.op_id), keys.tag("case", item.case_id)
+        body = {"op_id": item.op_id, "case_id": item.case_id, "kind": item.kind, "op": item.op,
+                "created_at": item.created_at, "attempts": item.attempts, "last_error": item.last_error}
+        blob = self._seal_json(body, _ad("outbox", item.seq, op_tag, case_tag), keys)
+        if keys is self._keys:
+            self._insert("outbox", (item.seq, op_tag, case_tag), blob)
+        return item.seq, op_tag, case_tag, blob
+
+    def _item(self, row: tuple[Any, ...], keys: Keys | None = None) -> OutboxItem:
+        seq, op_tag, case_tag, blob = row
+        body = self._open_json(blob, _ad("outbox", seq, op_tag, case_tag), f"outbox op at seq {seq}", keys)
+        try:
+            return OutboxItem(seq=seq, op_id=body["op_id"], case_id=body["case_id"], kind=body["kind"],
+                              op=body["op"], attempts=body["attempts"], last_error=body["last_error"],
+                              created_at=body["created_at"])
+        except (KeyError, TypeError):
+            raise StoreTampered(f"outbox op at seq {seq} is malformed") from None
+
+    def _find(self, op_id: str) -> OutboxItem | None:
+        row = self._db().execute(f"SELECT {_COLS} FROM outbox WHERE op_tag = ?",
+                                 (self._k().tag("op", op_id),)).fetchone()
+        return None if row is None else self._item(row)
 
     def pending(self, limit: int | None = None) -> list[OutboxItem]:
-        sql, args = f"SELECT {_OUTBOX_COLS} FROM outbox ORDER BY seq", ()
+        sql, args = f"SELECT {_COLS} FROM outbox ORDER BY seq", ()
         if limit is not None:
             sql, args = sql + " LIMIT ?", (max(0, int(limit)),)
         return [self._item(row) for row in self._db().execute(sql, args).fetchall()]
 
     def pending_for_case(self, case_id: str) -> list[OutboxItem]:
-        rows = self._db().execute(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE case_id = ? ORDER BY seq",
-                                  (case_id,)).fetchall()
+        rows = self._db().execute(f"SELECT {_COLS} FROM outbox WHERE case_tag = ? ORDER BY seq",
+                                  (self._k().tag("case", case_id),)).fetchall()
         return [self._item(row) for row in rows]
 
     def acknowledge(self, op_ids: Iterable[str]) -> None:
         if isinstance(op_ids, str):
             raise TypeError("acknowledge takes an iterable of op ids, not one string")
         with self.transaction():
-            self._db().executemany("DELETE FROM outbox WHERE op_id = ?", [(op_id,) for op_id in op_ids])
+            for op_id in op_ids:
+                self._remove("outbox", "op_tag = ?", (self._k().tag("op", op_id),))
 
     def record_attempt(self, op_id: str, error: str | None) -> None:
-        """Count a failed or retried push. `error` must be a code or non-personal text: it is stored in clear."""
+        """Count a failed or retried push; the error text is sealed with the op."""
         error = None if error is None else str(error)[:_MAX_ERROR_LEN]
         with self.transaction():
-            self._db().execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE op_id = ?",
-                               (error, op_id))
+            item = self._find(op_id)
+            if item is None:
+                return
+            self._remove("outbox", "seq = ?", (item.seq,))
+            self._write_item(OutboxItem(item.seq, item.op_id, item.case_id, item.kind, item.op,
+                                        item.attempts + 1, error, item.created_at))
+
+    def _reseal_outbox(self, old: Keys, new: Keys) -> None:
+        conn = self._db()
+        rows = [self._write_item(self._item(row, old), new)
+                for row in conn.execute(f"SELECT {_COLS} FROM outbox").fetchall()]
+        conn.execute("DELETE FROM outbox")
+        conn.executemany(f"INSERT INTO outbox ({_COLS}) VALUES (?, ?, ?, ?)", rows)

@@ -1,7 +1,9 @@
 """Photos in the device store: split into fixed-size chunks, each sealed on its own.
 
-A chunk's associated data names its photo, index and whether it is the last, so a chunk that was
-swapped, reordered or cut off is refused. Photos can be read from an offset, for resumable uploads.
+A photo's rows carry only an opaque tag of its id. Row -1 is a sealed header (id, size, chunk count); a chunk's
+associated data names the tag, its index and whether it is the last, so a chunk that was swapped, reordered or
+cut off is refused. The last chunk is padded to a size bucket, so the exact photo size is only in the header.
+Photos can be read from an offset, for resumable uploads.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from field_client import crypto
-from field_client.store_core import PhotoNotFound, StoreCore, StoreTampered, _ad, _need_text
+from field_client.store_core import Keys, PhotoNotFound, StoreCore, StoreTampered, _ad, _need_text, bucket
+
+_HEADER = -1
 
 
 def _read_full(stream: BinaryIO, size: int) -> bytes:
@@ -45,49 +48,69 @@ class PhotosMixin(StoreCore):
     def put_photo(self, photo_id: str, data: bytes | BinaryIO) -> str:
         """Encrypt a photo in chunks (replacing any with the same id); return the plaintext's hex SHA-256."""
         _need_text(photo_id=photo_id)
-        digest = hashlib.sha256()
+        digest, size, count = hashlib.sha256(), 0, 0
+        tag = self._k().tag("photo", photo_id)
         with self.transaction():
-            conn = self._db()
-            conn.execute("DELETE FROM photos WHERE photo_id = ?", (photo_id,))
+            self._remove("photos", "photo_tag = ?", (tag,))
             for index, (chunk, last) in enumerate(_chunks(data, self._chunk_size)):
                 digest.update(chunk)
-                blob = self._seal(chunk, _ad("photo", photo_id, index, last))
-                conn.execute("INSERT INTO photos (photo_id, chunk_index, blob) VALUES (?, ?, ?)",
-                             (photo_id, index, blob))
+                size, count = size + len(chunk), index + 1
+                padded = chunk + bytes(bucket(len(chunk), self._chunk_size) - len(chunk))
+                self._insert("photos", (tag, index), self._seal(padded, _ad("photo", tag, index, last)))
+            header = {"id": photo_id, "size": size, "chunks": count}
+            self._insert("photos", (tag, _HEADER), self._seal_json(header, _ad("photo", tag, _HEADER)))
         return digest.hexdigest()
 
-    def _photo_shape(self, photo_id: str) -> tuple[int, int]:
-        """(chunk count, plaintext size) from the plaintext columns; chunk contents are checked on read."""
-        count, top, total = self._db().execute(
-            "SELECT COUNT(*), MAX(chunk_index), SUM(LENGTH(blob)) FROM photos WHERE photo_id = ?",
-            (photo_id,)).fetchone()
-        if count == 0:
+    def _header(self, tag: str, blob: Any, keys: Keys | None = None) -> dict[str, Any]:
+        head = self._open_json(blob, _ad("photo", tag, _HEADER), "a photo header", keys)
+        if not isinstance(head, dict) or not {"id", "size", "chunks"} <= head.keys():
+            raise StoreTampered("a photo header is malformed")
+        return head
+
+    def _photo_shape(self, photo_id: str) -> tuple[str, int, int]:
+        """(tag, chunk count, plaintext size) from the sealed header; chunk contents are checked on read."""
+        tag = self._k().tag("photo", photo_id)
+        conn = self._db()
+        row = conn.execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = ?", (tag, _HEADER)).fetchone()
+        if row is None:
             raise PhotoNotFound(f"no photo {photo_id} in the store")
-        if top != count - 1:
+        head = self._header(tag, row[0])
+        if head["id"] != photo_id:
+            raise StoreTampered(f"photo {photo_id} has another photo's header: the store was altered")
+        count, top = conn.execute("SELECT COUNT(*), MAX(chunk_index) FROM photos WHERE photo_tag = ? AND"
+                                  " chunk_index >= 0", (tag,)).fetchone()
+        if count != head["chunks"] or top != count - 1:
             raise StoreTampered(f"photo {photo_id} has missing chunks: the store was altered")
-        return count, total - count * crypto.OVERHEAD
+        return tag, count, head["size"]
 
     def photo_size(self, photo_id: str) -> int:
-        return self._photo_shape(photo_id)[1]
+        return self._photo_shape(photo_id)[2]
+
+    def photo_ids(self) -> list[str]:
+        rows = self._db().execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?", (_HEADER,)).fetchall()
+        return sorted(self._header(tag, blob)["id"] for tag, blob in rows)
 
     def iter_photo(self, photo_id: str, start: int = 0, chunk: int = 256 * 1024) -> Iterator[bytes]:
         """Plaintext from byte `start` in pieces of at most `chunk` bytes (resumable uploads)."""
-        count, size = self._photo_shape(photo_id)
+        tag, count, size = self._photo_shape(photo_id)
         if not 0 <= start <= size or chunk < 1:
             raise ValueError(f"offset {start} is outside photo {photo_id} of {size} bytes")
-        return self._photo_pieces(photo_id, count, start, chunk)
+        return self._photo_pieces(photo_id, tag, (count, size), start, chunk)
 
-    def _photo_pieces(self, photo_id: str, count: int, start: int, piece: int) -> Iterator[bytes]:
+    def _photo_pieces(self, photo_id: str, tag: str, shape: tuple[int, int], start: int,
+                      piece: int) -> Iterator[bytes]:
+        count, size = shape
         first = start // self._chunk_size
         for index in range(first, count):
             last = index == count - 1
-            row = self._db().execute("SELECT blob FROM photos WHERE photo_id = ? AND chunk_index = ?",
-                                     (photo_id, index)).fetchone()
-            plain = self._open(row[0] if row else None, _ad("photo", photo_id, index, last),
+            want = size - index * self._chunk_size if last else self._chunk_size
+            row = self._db().execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = ?",
+                                     (tag, index)).fetchone()
+            plain = self._open(row[0] if row else None, _ad("photo", tag, index, last),
                                f"photo {photo_id} chunk {index}")
-            if not last and len(plain) != self._chunk_size:
+            if len(plain) < want or (not last and len(plain) != want):
                 raise StoreTampered(f"photo {photo_id} chunk {index} has the wrong length")
-            view = memoryview(plain)[start - first * self._chunk_size if index == first else 0:]
+            view = memoryview(plain)[:want][start - first * self._chunk_size if index == first else 0:]
             for at in range(0, len(view), piece):
                 yield bytes(view[at:at + piece])
 
@@ -96,4 +119,21 @@ class PhotosMixin(StoreCore):
 
     def delete_photo(self, photo_id: str) -> None:
         with self.transaction():
-            self._db().execute("DELETE FROM photos WHERE photo_id = ?", (photo_id,))
+            self._remove("photos", "photo_tag = ?", (self._k().tag("photo", photo_id),))
+
+    def _reseal_photos(self, old: Keys, new: Keys) -> None:
+        """One photo at a time, so re-keying never holds more than one photo's chunks in memory."""
+        conn = self._db()
+        for tag, blob in conn.execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?",
+                                      (_HEADER,)).fetchall():
+            head = self._header(tag, blob, old)
+            new_tag = new.tag("photo", head["id"])
+            rows = conn.execute("SELECT chunk_index, blob FROM photos WHERE photo_tag = ? AND chunk_index >= 0",
+                                (tag,)).fetchall()
+            fresh = [(new_tag, _HEADER, self._seal_json(head, _ad("photo", new_tag, _HEADER), new))]
+            for index, chunk_blob in rows:
+                last = index == head["chunks"] - 1
+                plain = self._open(chunk_blob, _ad("photo", tag, index, last), f"photo {head['id']} chunk {index}", old)
+                fresh.append((new_tag, index, self._seal(plain, _ad("photo", new_tag, index, last), new)))
+            conn.execute("DELETE FROM photos WHERE photo_tag = ?", (tag,))
+            conn.executemany("INSERT INTO photos (photo_tag, chunk_index, blob) VALUES (?, ?, ?)", fresh)

@@ -15,6 +15,9 @@ from server.adapters.migrate import upgrade
 from server.app import create_app
 from server.domain.vocabulary import Role
 
+# Tests (and the client processes they start) may make device stores with a cheap KDF; nothing else may.
+os.environ.setdefault("CME_FIELD_TEST_WEAK_KDF", "1")
+
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 ROLES = {"admin": Role.ADMIN, "supervisor": Role.SUPERVISOR, "officer": Role.OFFICER,
          "officer2": Role.OFFICER, "referrer": Role.REFERRER, "integration": Role.INTEGRATION}

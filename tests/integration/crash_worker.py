@@ -55,7 +55,7 @@ def op_fp(op: dict[str, Any]) -> str:
 
 
 def _sql(store: Store, query: str) -> list[tuple[Any, ...]]:
-    # Ids only (plaintext columns); the store has no public listing of photo ids, tables or state keys.
+    # For SQLite's own checks; ids are sealed, so listings go through the store.
     return store._db().execute(query).fetchall()
 
 
@@ -64,11 +64,10 @@ def observe(store: Store, deep: bool = True) -> dict[str, Any]:
     `deep` adds SQLite's integrity_check (slow on a big store, so workers leave it to the test)."""
     problems: list[str] = []
     outbox = store.pending()
-    for table, in _sql(store, "SELECT DISTINCT table_name FROM records"):
+    for table in store.tables():
         store.list(table)
-    kv = {key: store.get_state(key) for key, in _sql(store, "SELECT key FROM kv")}
-    shas = {pid: hashlib.sha256(store.read_photo(pid)).hexdigest()
-            for pid, in _sql(store, "SELECT DISTINCT photo_id FROM photos")}
+    kv = {key: store.get_state(key) for key in store.state_keys()}
+    shas = {pid: hashlib.sha256(store.read_photo(pid)).hexdigest() for pid in store.photo_ids()}
     gen = kv.get(GEN_CURSOR)
     records = store.list(GEN_TABLE)
     if any(version != gen or data["gen"] != gen for _, version, data in records):

@@ -13,7 +13,7 @@ from field_client.cli import cli
 from field_client.store import Store
 from tests.unit.field_client.fake_sync_server import BASE, PASSWORD, USERNAME, FakeServer, make_case
 
-PASS = "correct horse battery staple"
+PASS = "tidal marmalade lantern quiver"
 
 
 @pytest.fixture

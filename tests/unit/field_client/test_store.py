@@ -21,11 +21,13 @@ from field_client.store import (
     StoreError,
     StoreExists,
     StoreNotFound,
+    StoreDamaged,
     StoreTampered,
     WrongPassphrase,
 )
+from field_client import crypto
 
-PASS = "correct horse battery staple"
+PASS = "tidal marmalade lantern quiver"
 CHEAP_N = 2**10
 MIB = 1024 * 1024
 CHILD = {"name": "Zebedee Quillfeather", "address": "14 Nowhere Crescent, Fictown",
@@ -209,7 +211,7 @@ def test_a_failing_write_inside_a_transaction_leaves_no_partial_row(store: Store
 
 def test_create_refuses_an_existing_store_and_open_a_missing_one(store: Store, store_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(StoreExists):
-        Store.create(store_dir, "other", kdf_n=CHEAP_N)
+        Store.create(store_dir, "another long passphrase", kdf_n=CHEAP_N)
     assert Store.exists(store_dir) and not Store.exists(tmp_path / "nowhere")
     with pytest.raises(StoreNotFound):
         Store.open(tmp_path / "nowhere", PASS)
@@ -223,10 +225,12 @@ def test_store_file_is_private_and_in_wal_with_full_sync(store: Store, store_dir
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_default_kdf_cost_is_recorded_in_the_header(tmp_path: Path) -> None:
+def test_default_kdf_cost_is_calibrated_at_least_to_the_owasp_minimum(tmp_path: Path) -> None:
+    # Was: scrypt N=2^15 (32 MiB), below OWASP's N=2^17, r=8, p=1 and never calibrated (issue 7 item 7).
     Store.create(tmp_path, PASS).close()
     header = json.loads(raw_blob(tmp_path, "SELECT header FROM meta"))
-    assert (header["kdf"], header["n"], header["r"], header["p"]) == ("scrypt", 2**15, 8, 1)
+    assert (header["kdf"], header["r"]) == ("scrypt", 8)
+    assert header["n"] >= 2**17 and header["p"] >= 1
 
 
 def test_wrong_passphrase_is_refused_clearly(store: Store, store_dir: Path) -> None:
@@ -243,22 +247,32 @@ def test_closed_store_refuses_use(store: Store) -> None:
         store.put("cases", "1", 1, {})
 
 
-def test_change_passphrase_rewraps_only_the_key(store: Store, store_dir: Path) -> None:
+def test_change_passphrase_rotates_the_data_key_and_reseals_everything(store: Store, store_dir: Path) -> None:
+    # Was: only the key was re-wrapped, so the old envelope and the old passphrase still opened new data.
     store.put("cases", "42", 1, CHILD)
     store.put_photo("ph-1", b"photo" * 1000)
-    before = raw_blob(store_dir, "SELECT blob FROM records"), raw_blob(store_dir, "SELECT blob FROM photos")
-    wrapped_before = raw_blob(store_dir, "SELECT wrapped_key FROM meta")
+    store.enqueue("op-1", "42", "record_visit", {"a": 1})
+    store.set_state("cursor", "c-1")
+    old_meta = raw(store_dir).execute("SELECT header, wrapped_key, key_check, checksum FROM meta").fetchone()
+    before = {t: raw_blob(store_dir, f"SELECT blob FROM {t}") for t in ("records", "photos", "outbox", "kv")}
     with pytest.raises(WrongPassphrase):
-        store.change_passphrase("not it", "new secret")
-    store.change_passphrase(PASS, "new secret")
+        store.change_passphrase("not it at all", "a new long secret")
+    store.change_passphrase(PASS, "a new long secret")
+    store.put("cases", "43", 1, CARER)  # written after the change
     store.close()
-    after = raw_blob(store_dir, "SELECT blob FROM records"), raw_blob(store_dir, "SELECT blob FROM photos")
-    assert after == before
-    assert raw_blob(store_dir, "SELECT wrapped_key FROM meta") != wrapped_before
+    after = {t: raw_blob(store_dir, f"SELECT blob FROM {t}") for t in ("records", "photos", "outbox", "kv")}
+    assert all(after[t] != before[t] for t in before)
     with pytest.raises(WrongPassphrase):
         Store.open(store_dir, PASS)
-    with Store.open(store_dir, "new secret") as again:
-        assert again.get("cases", "42") == CHILD
+    with Store.open(store_dir, "a new long secret") as again:
+        assert again.get("cases", "42") == CHILD and again.get("cases", "43") == CARER
+        assert again.read_photo("ph-1") == b"photo" * 1000
+        assert [(i.op_id, i.op) for i in again.pending()] == [("op-1", {"a": 1})]
+        assert again.get_state("cursor") == "c-1"
+    with raw(store_dir) as conn:  # put the old key header back: with the old passphrase it opens nothing
+        conn.execute("UPDATE meta SET header = ?, wrapped_key = ?, key_check = ?, checksum = ?", old_meta)
+    with pytest.raises(StoreDamaged):
+        Store.open(store_dir, PASS)
 
 
 def test_erase_removes_the_files_and_the_store_cannot_be_opened(store: Store, store_dir: Path) -> None:
@@ -282,45 +296,72 @@ def test_erase_interrupted_before_unlink_still_leaves_the_store_unopenable(store
 
 
 # ---- tampering ----------------------------------------------------------------------------------
+# Edits made while the store is closed are found at open (StoreDamaged, from the sealed manifest); the same
+# edits made behind an open store's back are refused when the value is read (StoreTampered, from the AEAD).
+
+def tag(store: Store, *parts: str | None) -> str:
+    return store._k().tag(*parts)
+
 
 def test_flipped_byte_in_a_record_is_refused(store: Store, store_dir: Path) -> None:
     store.put("cases", "42", 1, CHILD)
-    store.close()
     with raw(store_dir) as conn:
         blob = conn.execute("SELECT blob FROM records").fetchone()[0]
         conn.execute("UPDATE records SET blob = ?", (flip_byte(blob, len(blob) // 2),))
-    with Store.open(store_dir, PASS) as again:
-        with pytest.raises(StoreTampered, match="record cases/42 v1 failed its integrity check"):
-            again.get("cases", "42")
-        with pytest.raises(StoreTampered):
-            again.list("cases")
+    with pytest.raises(StoreTampered, match="failed its integrity check"):
+        store.get("cases", "42")
+    with pytest.raises(StoreTampered):
+        store.list("cases")
+    store.close()
+    with pytest.raises(StoreDamaged, match="records row is not the one last written"):
+        Store.open(store_dir, PASS)
 
 
 @pytest.mark.parametrize("sql", [
-    "UPDATE records SET blob = (SELECT blob FROM records WHERE record_id = '7') WHERE record_id = '42'",
-    "UPDATE records SET version = 2 WHERE record_id = '42'",
-    "UPDATE records SET table_name = 'carers' WHERE record_id = '42'",
-    "UPDATE records SET blob = CAST('plain' AS TEXT) WHERE record_id = '42'",
+    "UPDATE records SET blob = (SELECT blob FROM records WHERE tag = :seven) WHERE tag = :forty_two",
+    "UPDATE records SET table_tag = :carers WHERE tag = :forty_two",
+    "UPDATE records SET tag = :forty_two_carers, table_tag = :carers WHERE tag = :forty_two",
+    "UPDATE records SET blob = CAST('plain' AS TEXT) WHERE tag = :forty_two",
 ])
 def test_swapped_or_moved_record_is_refused(store: Store, store_dir: Path, sql: str) -> None:
     store.put("cases", "42", 1, CHILD)
     store.put("cases", "7", 1, CARER)
-    store.close()
+    names = {"seven": tag(store, "record", "cases", "7"), "forty_two": tag(store, "record", "cases", "42"),
+             "carers": tag(store, "table", "carers"), "forty_two_carers": tag(store, "record", "carers", "42")}
     with raw(store_dir) as conn:
-        conn.execute(sql)
-    with Store.open(store_dir, PASS) as again:
-        table = "carers" if "carers" in sql else "cases"
-        with pytest.raises(StoreTampered):
-            again.get(table, "42")
+        conn.execute(sql, names)
+    table = "carers" if "forty_two_carers" in sql else "cases"
+    with pytest.raises(StoreTampered):
+        store.get(table, "42")
+    store.close()
+    with pytest.raises(StoreDamaged):
+        Store.open(store_dir, PASS)
 
 
-@pytest.mark.parametrize("column, match", [("wrapped_key", "wrapped data key or its header is damaged"),
-                                           ("key_check", "key check value is damaged")])
-def test_corrupted_key_material_gives_a_clear_error(store: Store, store_dir: Path, column: str, match: str) -> None:
+def _recompute_checksum(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT header, wrapped_key, key_check FROM meta").fetchone()
+    conn.execute("UPDATE meta SET checksum = ?", (crypto.checksum(*row),))
+
+
+@pytest.mark.parametrize("column", ["wrapped_key", "key_check", "header", "checksum"])
+def test_corrupted_key_material_is_damage_not_a_wrong_passphrase(store: Store, store_dir: Path, column: str) -> None:
     store.close()
     with raw(store_dir) as conn:
         value = conn.execute(f"SELECT {column} FROM meta").fetchone()[0]
         conn.execute(f"UPDATE meta SET {column} = ?", (flip_byte(value, 5),))
+    with pytest.raises(StoreDamaged, match="key header does not match its checksum"):
+        Store.open(store_dir, PASS)
+
+
+@pytest.mark.parametrize("column, match", [("wrapped_key", "wrapped data key or its header is damaged"),
+                                           ("key_check", "key check value is damaged")])
+def test_key_material_edited_with_its_checksum_gives_a_clear_error(store: Store, store_dir: Path, column: str,
+                                                                   match: str) -> None:
+    store.close()
+    with raw(store_dir) as conn:
+        value = conn.execute(f"SELECT {column} FROM meta").fetchone()[0]
+        conn.execute(f"UPDATE meta SET {column} = ?", (flip_byte(value, 5),))
+        _recompute_checksum(conn)
     with pytest.raises(StoreTampered, match=match):
         Store.open(store_dir, PASS)
 
@@ -334,47 +375,53 @@ def test_corrupted_key_material_gives_a_clear_error(store: Store, store_dir: Pat
 ])
 def test_edited_header_never_opens(store: Store, store_dir: Path, old: bytes, new: bytes, error: type) -> None:
     store.close()
-    with raw(store_dir) as conn:
+    with raw(store_dir) as conn:  # an attacker who also fixes the keyless checksum
         header = conn.execute("SELECT header FROM meta").fetchone()[0]
         assert old in header
         conn.execute("UPDATE meta SET header = ?", (header.replace(old, new, 1),))
+        _recompute_checksum(conn)
     with pytest.raises(error):
         Store.open(store_dir, PASS)
 
 
 def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
     (tmp_path / DB_NAME).write_bytes(b"this is not an SQLite database at all" * 100)
-    with pytest.raises(StoreTampered):
+    with pytest.raises(StoreDamaged):
         Store.open(tmp_path, PASS)
 
 
 @pytest.mark.parametrize("sql", [
-    "UPDATE outbox SET case_id = '99' WHERE op_id = 'op-1'",
-    "UPDATE outbox SET kind = 'close_case' WHERE op_id = 'op-1'",
-    "UPDATE outbox SET seq = seq + 100 WHERE op_id = 'op-1'",  # reordered behind op-2
+    "UPDATE outbox SET case_tag = :other_case WHERE op_tag = :op1",
+    "UPDATE outbox SET op_tag = :op9 WHERE op_tag = :op1",
+    "UPDATE outbox SET seq = seq + 100 WHERE op_tag = :op1",  # reordered behind op-2
+    "UPDATE outbox SET blob = (SELECT blob FROM outbox WHERE op_tag = :op2) WHERE op_tag = :op1",
 ])
 def test_edited_outbox_row_is_refused(store: Store, store_dir: Path, sql: str) -> None:
     store.enqueue("op-1", "42", "record_visit", {"a": 1})
     store.enqueue("op-2", "42", "record_visit", {"a": 2})
-    store.close()
+    names = {"other_case": tag(store, "case", "99"), "op1": tag(store, "op", "op-1"),
+             "op2": tag(store, "op", "op-2"), "op9": tag(store, "op", "op-9")}
     with raw(store_dir) as conn:
-        conn.execute(sql)
-    with Store.open(store_dir, PASS) as again:
-        with pytest.raises(StoreTampered, match="op-1"):
-            again.pending()
+        conn.execute(sql, names)
+    with pytest.raises(StoreTampered, match="outbox op at seq"):
+        store.pending()
+    store.close()
+    with pytest.raises(StoreDamaged):
+        Store.open(store_dir, PASS)
 
 
 def test_state_moved_to_another_key_is_refused(store: Store, store_dir: Path) -> None:
     store.set_state("device_token", TOKEN)
     store.set_state("server_url", "https://cme.example.invalid")
     assert store.get_state("device_token") == TOKEN and store.get_state("absent", 5) == 5
-    store.close()
     with raw(store_dir) as conn:
-        conn.execute("UPDATE kv SET blob = (SELECT blob FROM kv WHERE key = 'device_token')"
-                     " WHERE key = 'server_url'")
-    with Store.open(store_dir, PASS) as again:
-        with pytest.raises(StoreTampered):
-            again.get_state("server_url")
+        conn.execute("UPDATE kv SET blob = (SELECT blob FROM kv WHERE tag = ?) WHERE tag = ?",
+                     (tag(store, "kv", "device_token"), tag(store, "kv", "server_url")))
+    with pytest.raises(StoreTampered):
+        store.get_state("server_url")
+    store.close()
+    with pytest.raises(StoreDamaged):
+        Store.open(store_dir, PASS)
 
 
 # ---- photos -------------------------------------------------------------------------------------
@@ -408,46 +455,52 @@ def test_photo_from_a_stream_replacement_empty_and_delete(store: Store) -> None:
 
 
 @pytest.fixture
-def chunked(store_dir: Path) -> tuple[Path, bytes]:
-    """A closed store holding a 4-chunk photo 'ph-1' (4 KiB chunks) and a photo 'ph-2'."""
+def chunked(store_dir: Path) -> Iterator[tuple[Store, Path, bytes, dict[str, str]]]:
+    """An open store holding a 4-chunk photo 'ph-1' (4 KiB chunks) and a photo 'ph-2', with their row tags."""
     photo = os.urandom(3 * 4096 + 100)
     with Store.create(store_dir, PASS, kdf_n=CHEAP_N, chunk_size=4096) as s:
         s.put_photo("ph-1", photo)
         s.put_photo("ph-2", os.urandom(2 * 4096))
-    return store_dir, photo
+        yield s, store_dir, photo, {"p1": tag(s, "photo", "ph-1"), "p2": tag(s, "photo", "ph-2")}
 
 
 @pytest.mark.parametrize("sql", [
-    "DELETE FROM photos WHERE photo_id = 'ph-1' AND chunk_index = 3",                    # truncated
-    "DELETE FROM photos WHERE photo_id = 'ph-1' AND chunk_index = 1",                    # hole
-    "UPDATE photos SET chunk_index = 9 - chunk_index WHERE photo_id = 'ph-1' AND chunk_index IN (1, 2);"
-    "UPDATE photos SET chunk_index = chunk_index - 6 WHERE photo_id = 'ph-1' AND chunk_index IN (7, 8)",  # reorder
-    "UPDATE photos SET blob = (SELECT blob FROM photos WHERE photo_id = 'ph-2' AND chunk_index = 0)"
-    " WHERE photo_id = 'ph-1' AND chunk_index = 0",                                        # spliced
-    "UPDATE photos SET blob = substr(blob, 1, length(blob) - 1) WHERE photo_id = 'ph-1' AND chunk_index = 3",
-    "UPDATE photos SET blob = CAST(zeroblob(4124) AS BLOB) WHERE photo_id = 'ph-1' AND chunk_index = 2",
+    "DELETE FROM photos WHERE photo_tag = :p1 AND chunk_index = 3",                    # truncated
+    "DELETE FROM photos WHERE photo_tag = :p1 AND chunk_index = 1",                    # hole
+    "UPDATE photos SET chunk_index = 9 - chunk_index WHERE photo_tag = :p1 AND chunk_index IN (1, 2);"
+    "UPDATE photos SET chunk_index = chunk_index - 6 WHERE photo_tag = :p1 AND chunk_index IN (7, 8)",  # reorder
+    "UPDATE photos SET blob = (SELECT blob FROM photos WHERE photo_tag = :p2 AND chunk_index = 0)"
+    " WHERE photo_tag = :p1 AND chunk_index = 0",                                        # spliced
+    "UPDATE photos SET blob = substr(blob, 1, length(blob) - 1) WHERE photo_tag = :p1 AND chunk_index = 3",
+    "UPDATE photos SET blob = CAST(zeroblob(4124) AS BLOB) WHERE photo_tag = :p1 AND chunk_index = 2",
+    "UPDATE photos SET blob = (SELECT blob FROM photos WHERE photo_tag = :p2 AND chunk_index = -1)"
+    " WHERE photo_tag = :p1 AND chunk_index = -1",                                       # another's header
 ])
-def test_altered_photo_chunks_are_refused(chunked: tuple[Path, bytes], sql: str) -> None:
-    store_dir, _ = chunked
+def test_altered_photo_chunks_are_refused(chunked: tuple[Store, Path, bytes, dict[str, str]], sql: str) -> None:
+    store, store_dir, _, tags = chunked
     with raw(store_dir) as conn:
         for statement in sql.split(";"):
-            conn.execute(statement)
-    with Store.open(store_dir, PASS) as again:
-        with pytest.raises(StoreTampered):
-            again.read_photo("ph-1")
+            conn.execute(statement, tags)
+    with pytest.raises(StoreTampered):
+        store.read_photo("ph-1")
+    store.close()
+    with pytest.raises(StoreDamaged):
+        Store.open(store_dir, PASS)
 
 
-def test_flipped_byte_in_a_photo_chunk_is_refused_even_when_resuming_past_it(chunked: tuple[Path, bytes]) -> None:
-    store_dir, photo = chunked
+def test_flipped_byte_in_a_photo_chunk_is_refused_even_when_resuming_past_it(
+        chunked: tuple[Store, Path, bytes, dict[str, str]]) -> None:
+    store, store_dir, photo, tags = chunked
     with raw(store_dir) as conn:
-        blob = conn.execute("SELECT blob FROM photos WHERE photo_id = 'ph-1' AND chunk_index = 3").fetchone()[0]
-        conn.execute("UPDATE photos SET blob = ? WHERE photo_id = 'ph-1' AND chunk_index = 3", (flip_byte(blob, 40),))
-    with Store.open(store_dir, PASS) as again:
-        assert next(again.iter_photo("ph-1", 0, 4096)) == photo[:4096]  # streamed lazily: chunk 0 is sound
-        with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
-            again.read_photo("ph-1")
-        with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
-            list(again.iter_photo("ph-1", 3 * 4096 + 10))
+        blob = conn.execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = 3",
+                            (tags["p1"],)).fetchone()[0]
+        conn.execute("UPDATE photos SET blob = ? WHERE photo_tag = ? AND chunk_index = 3",
+                     (flip_byte(blob, 40), tags["p1"]))
+    assert next(store.iter_photo("ph-1", 0, 4096)) == photo[:4096]  # streamed lazily: chunk 0 is sound
+    with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
+        store.read_photo("ph-1")
+    with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
+        list(store.iter_photo("ph-1", 3 * 4096 + 10))
 
 
 # ---- nothing personal on disk -------------------------------------------------------------------
@@ -463,10 +516,14 @@ def test_no_plaintext_personal_data_or_token_on_disk(store: Store, store_dir: Pa
         store.put("cases", "43", 1, {"name": CHILD["name"] + " junior"})
         store.set_state("cursor", "c-900")
     secrets = [s.encode() for s in SECRETS] + [s.encode("utf-16-le") for s in SECRETS] + [marker[:40]]
+    # Was in clear too (issue 7 item 10): case ids, op ids and kinds, state keys, error text.
+    store.record_attempt("op-1", "http-503 from upstream")
+    secrets += [b"record_visit", b"device_token", b"op-1", b"cursor", b"http-503", b"cases", b"ph-1"]
+    store_tag = tag(store, "record", "cases", "42").encode()
 
     def assert_clean() -> None:
         data = disk_bytes(store_dir)
-        assert b"record_visit" in data and b"device_token" in data  # the scan does see clear columns
+        assert store_tag in data  # the scan does see what is in clear: opaque tags only
         leaked = [s for s in secrets if s in data]
         assert leaked == []
 

@@ -14,7 +14,7 @@ import pytest
 
 from field_client.store import DB_NAME, Store, StoreErased, StoreExists
 
-PASS = "correct horse battery staple"
+PASS = "tidal marmalade lantern quiver"
 CHEAP_N = 2**10
 
 # Runs Store.create (or erase) in a child that kills itself just before the SQL statement named by argv[2];
@@ -58,7 +58,7 @@ def _killed_while(directory: Path, kill_at: str) -> None:
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
 
 
-@pytest.mark.parametrize("kill_at", ["BEGIN IMMEDIATE", "CREATE INDEX outbox_by_case ON outbox (case_id, seq)",
+@pytest.mark.parametrize("kill_at", ["BEGIN IMMEDIATE", "CREATE INDEX outbox_by_case ON outbox (case_tag, seq)",
                                      "COMMIT", "link"])
 def test_a_create_killed_part_way_leaves_no_store_and_the_device_can_enrol_again(tmp_path: Path,
                                                                                  kill_at: str) -> None:
