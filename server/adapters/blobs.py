@@ -173,6 +173,15 @@ class FileBlobStore(BlobStore):
 
     def append_staged(self, staged: StagedChunk, at_offset: int) -> int:
         part = self.part_path(staged.upload_id)
+        try:
+            new_size = self._append(part, staged, at_offset)
+        except OSError:
+            _cut_back(part, at_offset)  # a full disk mid-append leaves no half-written chunk in the part
+            raise
+        self.discard_staged(staged)
+        return new_size
+
+    def _append(self, part: Path, staged: StagedChunk, at_offset: int) -> int:
         fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o600)
         with os.fdopen(fd, "r+b") as out, open(staged.ref, "rb") as src:
             have = os.fstat(out.fileno()).st_size
@@ -183,9 +192,7 @@ class FileBlobStore(BlobStore):
             _copy(src, out, limit=None)
             out.flush()
             os.fsync(out.fileno())
-            new_size = out.tell()
-        self.discard_staged(staged)
-        return new_size
+            return out.tell()
 
     def discard_staged(self, staged: StagedChunk) -> None:
         _unlink(Path(staged.ref))
@@ -225,6 +232,15 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _cut_back(part: Path, size: int) -> None:
+    """Truncate a part to `size` bytes (truncating frees space, so it works on a full disk); absent is fine."""
+    try:
+        if part.stat().st_size > size:
+            os.truncate(part, size)
+    except FileNotFoundError:
+        pass
 
 
 def _unlink(path: Path) -> None:

@@ -8,6 +8,9 @@ from sqlalchemy.orm import sessionmaker
 
 # Serialises appends to the change log on PostgreSQL so change numbers follow commit order (principle 5).
 CHANGE_LOG_LOCK_KEY = 0x434D45  # "CME"
+# How long a SQLite request waits for another writer before giving up (the API then answers 503 with
+# Retry-After): long enough to ride out a burst of pushes, short enough for the client to retry on its own.
+SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def normalise_url(url: str) -> str:
@@ -21,7 +24,8 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                    "timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock at BEGIN so two writers never deadlock upgrading a read lock.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
@@ -35,7 +39,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cur.close()
 
 

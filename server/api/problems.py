@@ -1,11 +1,13 @@
 """The one place that maps errors to HTTP: RFC 9457 problem details (application/problem+json)."""
 from __future__ import annotations
 
+import errno
 import logging
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
@@ -72,6 +74,42 @@ def _flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
 
 
 PROBLEM_JSON = "application/problem+json"
+
+# Failures of the database or the disk, not of the request: nothing was saved, and the client retries later
+# (the field client keeps its outbox on any 5xx). Never a 500, which reads as a fault in the request or the code.
+BUSY, UNAVAILABLE, FULL = "busy", "unavailable", "insufficient-storage"
+_OUTAGES = {  # verdict -> (status, title, Retry-After seconds)
+    BUSY: (503, "The register is busy; try again", 2),
+    UNAVAILABLE: (503, "The register's database cannot be reached; try again later", 30),
+    FULL: (507, "The server's storage is full; try again later", 300),
+}
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# PostgreSQL SQLSTATEs: serialisation failure, deadlock, lock not available; disk full; and SQLite result codes
+# (the low byte of extended codes): SQLITE_BUSY / SQLITE_LOCKED (busy past busy_timeout), SQLITE_FULL.
+_BUSY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_FULL_SQLSTATES = frozenset({"53100"})
+_SQLITE_BUSY, _SQLITE_FULL = frozenset({5, 6}), frozenset({13})
+
+
+def database_verdict(err: DBAPIError) -> str | None:
+    """BUSY, UNAVAILABLE or FULL when the database (not the request) failed, else None (a 500)."""
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    sqlite_code = getattr(err.orig, "sqlite_errorcode", None)
+    sqlite_code = sqlite_code & 0xFF if isinstance(sqlite_code, int) else None
+    if sqlstate in _FULL_SQLSTATES or sqlite_code in _SQLITE_FULL:
+        return FULL
+    if sqlstate in _BUSY_SQLSTATES or sqlite_code in _SQLITE_BUSY:
+        return BUSY
+    if err.connection_invalidated or isinstance(err, (OperationalError, InterfaceError)):
+        return UNAVAILABLE  # connection refused or lost, server shutting down, too many connections
+    return None
+
+
+def _unavailable(verdict: str) -> Response:
+    status, title, retry_after = _OUTAGES[verdict]
+    resp = problem(status, verdict, title, "nothing was saved")
+    resp.headers["Retry-After"] = str(retry_after)
+    return resp
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -116,11 +154,22 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database(err: DBAPIError):
-        # Serialisation failures and deadlocks are transient: nothing was saved, the client may simply retry.
-        if getattr(err.orig, "sqlstate", None) in ("40001", "40P01"):
-            resp = problem(503, "busy", "The register is busy; try again", "nothing was saved")
-            resp.headers["Retry-After"] = "1"
-            return resp
+        verdict = database_verdict(err)
+        if verdict is None:
+            return _unexpected(err)
+        log.warning("database %s on %s %s: %s", verdict, request.method, request.path, err.orig)
+        return _unavailable(verdict)
+
+    @app.errorhandler(PoolTimeout)
+    def _pool(err: PoolTimeout):  # every connection in use for longer than the pool waits
+        log.warning("no database connection free on %s %s", request.method, request.path)
+        return _unavailable(BUSY)
+
+    @app.errorhandler(OSError)
+    def _os(err: OSError):
+        if err.errno in STORAGE_FULL_ERRNOS:
+            log.error("storage full on %s %s: %s", request.method, request.path, err)
+            return _unavailable(FULL)
         return _unexpected(err)
 
     @app.errorhandler(Exception)
