@@ -39,3 +39,7 @@ limit_request_field_size = 8190
 
 accesslog = "-"
 errorlog = "-"
+
+# No runtime control socket (gunicorn 25+): nothing here uses `gunicornc`, and its default path is shared by
+# every instance on the host, so two instances (e.g. blue/green) would fight over it.
+control_socket_disable = True

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,10 +36,12 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)]
+
     def start(self) -> None:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-                                     cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -46,13 +49,33 @@ class LiveServer:
             try:
                 requests.get(self.url + "/api/openapi.json", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # gunicorn listens before its workers boot
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class GunicornServer(LiveServer):
+    """The server as production runs it: gunicorn with the repository's gunicorn.conf.py, plus `overrides`
+    (command-line settings, e.g. a short --timeout so a test can outlast it quickly)."""
+
+    def __init__(self, database_url: str, blob_dir: Path, log_path: Path, *overrides: str) -> None:
+        super().__init__(database_url, blob_dir, log_path)
+        self.overrides = list(overrides)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{self.port}", *self.overrides]
+
+    def stop(self) -> None:
+        """Quick shutdown (SIGINT): a test does not wait out the graceful period."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
             self.proc.wait(10)
         self.proc = None
 
