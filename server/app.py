@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         BLOB_DIR=os.environ.get("CME_BLOB_DIR"),
         BLOB_STORE=os.environ.get("CME_BLOB_STORE") or "filesystem",  # or "database": photos in DATABASE_URL
+        MAX_DEVICES_PER_OFFICER=int(os.environ.get("CME_MAX_DEVICES_PER_OFFICER") or 3),  # active devices
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})

@@ -80,6 +80,7 @@ class QuarantineReason(str, Enum):
     out_of_scope = "out_of_scope"
     case_closed = "case_closed"
     unknown_case = "unknown_case"
+    account_disabled = "account_disabled"  # pushed by a retired device of a disabled account (a leaver)
     server_error = "server_error"  # the server failed on it (its fault, not the device's); kept for review
 
 

@@ -148,7 +148,8 @@ class Action(Base):
 
     __tablename__ = "actions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # None for an alert about no one case (a device enrolled); supervisors see those, officers do not.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     category: Mapped[str] = mapped_column(String(10))
     code: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(200))

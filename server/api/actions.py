@@ -26,7 +26,7 @@ class AcknowledgeSchema(ma.Schema):
 
 class ActionSchema(ma.Schema):
     id = f.Integer()
-    case_id = f.Integer()
+    case_id = f.Integer(allow_none=True)  # None: an alert about no one case (a device enrolled)
     category = f.String()
     code = f.String()
     title = f.String()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from ..domain.errors import Unauthenticated
-from ..service import security
-from .context import BEARER, bearer_token, run_public
+from ..domain.errors import InvalidInput, Unauthenticated
+from ..service import security, users
+from .context import BEARER, bearer_token, run, run_public
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in and out")
 
@@ -14,6 +14,11 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in a
 class LoginSchema(ma.Schema):
     username = ma.fields.String(required=True, validate=ma.validate.Length(1, 80))
     password = ma.fields.String(required=True, validate=ma.validate.Length(1, 200), load_only=True)
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, validate=ma.validate.Length(1, 200), load_only=True)
+    new_password = ma.fields.String(required=True, validate=ma.validate.Length(12, 200), load_only=True)
 
 
 class TokenSchema(ma.Schema):
@@ -49,3 +54,15 @@ def logout():
         security.revoke_token(session, token)
 
     run_public(_revoke)
+
+
+@blp.route("/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.doc(security=BEARER)
+def change_password(data):
+    """Change your password (give the current one); your other sign-in tokens are revoked, this one is kept."""
+    username = run(users.own_username)  # a person's sign-in token (device tokens are refused)
+    if not run_public(users.change_password, bearer_token(), username, data["current_password"],
+                      data["new_password"]):
+        raise InvalidInput("the current password is wrong", field="current_password")

@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
 
 from ..adapters.storable import storable
-from ..domain.errors import DomainError, InvalidInput, PreconditionRequired, VersionMismatch
+from ..domain.errors import DomainError, Forbidden, InvalidInput, PreconditionRequired, VersionMismatch
+from ..service.access import CaseHidden, record_denied
 from ..service.security import authenticate, client_address
 from sync.errors import DeviceRetired, check_protocol_version
 from sync.text import text_problem
@@ -32,12 +33,33 @@ def uow():
 
 
 def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Authenticate and call one service function in one transaction."""
-    with uow().transaction() as session:
-        actor = authenticate(session, bearer_token())
-        if actor.device_status == "retired":  # a retired device may only push what it holds, then say goodbye
-            raise DeviceRetired("this device is retired: push pending work, then erase")
-        return fn(session, actor, *args, **kwargs)
+    """Authenticate a person's sign-in token and call one service function in one transaction (the web API).
+
+    Device tokens are for sync, uploads and photo fetches only (`run_device`, `run_photo`): a device left in a
+    car must not open the whole register, nor edit cases outside the sync rules."""
+    return _run(fn, args, kwargs, device_allowed=False)
+
+
+def run_photo(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like `run`, but a field device may also fetch photos of the cases it may see."""
+    return _run(fn, args, kwargs, device_allowed=True)
+
+
+def _run(fn: Callable[..., T], args: tuple, kwargs: dict, *, device_allowed: bool) -> T:
+    actor = None
+    try:
+        with uow().transaction() as session:
+            actor = authenticate(session, bearer_token())
+            if actor.device_status == "retired":  # a retired device may only push what it holds, then say goodbye
+                raise DeviceRetired("this device is retired: push pending work, then erase")
+            if actor.device_id is not None and not device_allowed:
+                raise Forbidden("a device token is for sync, uploads and photos only: sign in to use the web API",
+                                rule="device-token:sync-only")
+            return fn(session, actor, *args, **kwargs)
+    except CaseHidden as denied:  # the refusal rolled back; its audit entry is written on its own
+        with uow().transaction() as session:
+            record_denied(session, actor, denied)
+        raise
 
 
 def run_device(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

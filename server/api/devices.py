@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from sync.errors import check_protocol_version
@@ -21,6 +21,11 @@ class EnrolSchema(ma.Schema):
     username = f.String(required=True, validate=v.Length(1, 80))
     password = f.String(required=True, load_only=True, validate=v.Length(1, 200))
     device_name = f.String(required=True, validate=v.Length(1, 100))
+
+
+class RenewSchema(ma.Schema):
+    username = f.String(required=True, validate=v.Length(1, 80))
+    password = f.String(required=True, load_only=True, validate=v.Length(1, 200))
 
 
 class EnrolmentSchema(ma.Schema):
@@ -53,10 +58,25 @@ class DeviceQuerySchema(ma.Schema):
 def enrol(data):
     """An officer enrols a device with their credentials and receives its device token (shown once)."""
     check_protocol_version(request.headers.get(PROTOCOL_HEADER))
-    enrolment = run_public(devices.enrol, data["username"], data["password"], data["device_name"])
+    enrolment = run_public(devices.enrol, data["username"], data["password"], data["device_name"],
+                           max_devices=current_app.config["MAX_DEVICES_PER_OFFICER"])
     if enrolment is None:
         raise Unauthenticated("wrong username or password")
     return enrolment, 201
+
+
+@blp.route("/<int:device_id>/renew", methods=["POST"])
+@blp.arguments(RenewSchema)
+@blp.response(200, EnrolmentSchema)
+@blp.doc(parameters=[PROTOCOL_PARAM])
+def renew(data, device_id: int):
+    """Sign an enrolled device in again when its token has expired: a new device token for the same device, so
+    its outbox is kept. 403 device-revoked for a revoked or wiped device (it erases itself)."""
+    check_protocol_version(request.headers.get(PROTOCOL_HEADER))
+    enrolment = run_public(devices.renew, device_id, data["username"], data["password"])
+    if enrolment is None:
+        raise Unauthenticated("wrong username or password")
+    return enrolment
 
 
 @blp.route("", methods=["GET"])

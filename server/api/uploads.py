@@ -26,7 +26,7 @@ from ..domain.access import Actor
 from ..domain.errors import DomainError, NotFound
 from ..service import uploads
 from ..service.uploads import BadRequest, UnsupportedMediaType, UploadState
-from .context import run, run_device, uow
+from .context import run_device, run_photo, uow
 
 bp = Blueprint("uploads", __name__)
 
@@ -122,7 +122,7 @@ def terminate(upload_id: str) -> Response:
 @bp.get("/api/photos/<int:photo_id>")
 def photo(photo_id: int) -> Response:
     """Stream a linked photo to whoever may see its case (404 for anyone else); never cached."""
-    info = run(uploads.open_photo, photo_id)
+    info = run_photo(uploads.open_photo, photo_id)  # a field device may fetch photos too
     # PDFs download rather than open in place: browsers will not run their viewer under a sandbox CSP.
     resp = send_file(_blobs().open(info.sha256), mimetype=info.content_type, etag=info.sha256,
                      as_attachment=info.content_type == "application/pdf",

@@ -28,6 +28,10 @@ class UserQuerySchema(ma.Schema):
     role = choice(Role)
 
 
+class PasswordResetSchema(ma.Schema):
+    password = f.String(required=True, load_only=True, validate=v.Length(12, 200))
+
+
 class ActiveSchema(ma.Schema):
     active = f.Boolean(required=True)
 
@@ -55,5 +59,15 @@ def list_users(query):
 @blp.response(200, UserSchema)
 @blp.doc(security=BEARER)
 def set_active(data, user_id: int):
-    """Disable or re-enable an account; a disabled account's tokens stop working at once."""
+    """Disable or re-enable an account; a disabled account's tokens stop working at once, and its devices are
+    retired: at their next contact they hand in pending work (kept for review) and erase themselves."""
     return run(users.set_active, user_id, data["active"])
+
+
+@blp.route("/<int:user_id>/password", methods=["POST"])
+@blp.arguments(PasswordResetSchema)
+@blp.response(204)
+@blp.doc(security=BEARER)
+def reset_password(data, user_id: int):
+    """Set a new password for a user (admins); all the user's sign-in tokens are revoked."""
+    run(users.reset_password, user_id, data["password"])

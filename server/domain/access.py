@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sync.conflicts import is_editable
 from .errors import Forbidden
 from .vocabulary import Role
 
@@ -14,6 +15,9 @@ class Actor:
     role: Role
     device_id: int | None = None
     device_status: str | None = None  # active or retired; revoked devices never get this far
+    # False only for the retired device of a disabled account: it may still hand in what it holds (push, uploads,
+    # goodbye) so that nothing captured is lost, but what it pushes is kept for review, not applied.
+    account_active: bool = True
 
 
 class Permission(StrEnum):
@@ -67,3 +71,25 @@ def require(actor: Actor, permission: Permission) -> None:
 
 def sees_whole_register(actor: Actor) -> bool:
     return actor.role in WHOLE_REGISTER
+
+
+# Safeguarding flags and the statutory dates that drive deadlines (§11.2, §13.4, §6.8, §8.1) and the child's age:
+# a wrong value silently moves or hides a deadline or an alert, so only a supervisor (the CME lead) changes them.
+SUPERVISOR_ONLY_FIELDS = frozenset({
+    "cp", "cin", "cic", "dob", "first_day_of_absence", "on_roll_date", "off_roll_date", "referral_accepted_on",
+    "place_offered_on", "place_accepted_on", "exclusion_start",
+})
+
+
+def require_field_authority(actor: Actor, paths) -> None:
+    """Who may change which case fields, wherever the change comes from (PATCH or a sync field edit).
+
+    An officer may change only what a field device may propose (the sync allow-list, `sync.conflicts`);
+    safeguarding and statutory fields change only by a supervisor. 403 names the first field refused."""
+    for path in sorted(paths):
+        if actor.role == R.OFFICER and not is_editable(path):
+            raise Forbidden(f"an attendance officer may not change {path}: propose it to a supervisor",
+                            rule="field-edit:allow-list", field=path)
+        if path in SUPERVISOR_ONLY_FIELDS and actor.role != R.SUPERVISOR:
+            raise Forbidden(f"only a supervisor may change {path} (a safeguarding or statutory field)",
+                            rule="field-edit:supervisor-only", field=path)

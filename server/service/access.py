@@ -8,6 +8,24 @@ from ..adapters.models import Assignment, Case
 from ..domain.access import Actor, Permission, require, sees_whole_register
 from ..domain.errors import NotFound
 from ..domain.vocabulary import Role
+from . import audit
+
+MAX_CASE_ID = 2**63 - 1  # the largest id a case (and an audit entry's case_id) can hold
+
+
+class CaseHidden(NotFound):
+    """404 from the per-object check: the actor may not see this case (it may not exist either). Answered like
+    any 404, so existence is not revealed; the denial itself is audited (`record_denied`)."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"no case {case_id}")
+        self.case_id = case_id
+
+
+def record_denied(session: Session, actor: Actor | None, denied: CaseHidden) -> None:
+    """Audit a denied read or write of case data: who, which case id, "denied" (called after the rollback)."""
+    case_id = denied.case_id if isinstance(denied.case_id, int) and 0 < denied.case_id <= MAX_CASE_ID else None
+    audit.record(session, actor, "case.denied", case_id, "denied")
 
 
 def open_assignment_case_ids(session: Session, officer_id: int) -> set[int]:
@@ -30,7 +48,7 @@ def load_case(session: Session, actor: Actor, case_id: int, permission: Permissi
     """Load a case the actor may see, or 404 without saying whether it exists."""
     require(actor, permission)
     if not may_see(session, actor, case_id):
-        raise NotFound(f"no case {case_id}")
+        raise CaseHidden(case_id)
     stmt = select(Case).where(Case.id == case_id)
     if for_update:  # serialise concurrent writers of one case (no-op on SQLite, which locks the database)
         stmt = stmt.with_for_update()

@@ -36,14 +36,16 @@ def list_actions(session: Session, actor: Actor, *, case_id: int | None = None,
     if category:
         stmt = stmt.where(Action.category == category)
     rows = list(session.scalars(stmt))
-    audit.record_many(session, actor, "action.list", sorted({a.case_id for a in rows}))
+    audit.record_many(session, actor, "action.list", sorted({a.case_id for a in rows if a.case_id is not None}))
     return [action_view(a) for a in rows]
 
 
 def acknowledge(session: Session, actor: Actor, action_id: int, note: str | None) -> dict:
     require(actor, Permission.HANDLE_ACTIONS)
     action = session.get(Action, action_id)
-    if action is None or not may_see(session, actor, action.case_id):
+    # An alert about no one case (a device enrolled) is for those who see the whole register.
+    if action is None or not (sees_whole_register(actor) if action.case_id is None
+                              else may_see(session, actor, action.case_id)):
         raise NotFound(f"no alert or task {action_id}")
     if action.acknowledged_at is not None:
         raise Conflict("already acknowledged", field="action_id")

@@ -16,6 +16,21 @@ def record(session: Session, actor: Actor | None, action: str, case_id: int | No
                            action=action, case_id=case_id, detail=detail))
 
 
+DETAIL_MAX = 200  # the audit_log.detail column
+
+
+def fields_detail(fields) -> str | None:
+    """The names of the fields an update changed (never their values), as an audit entry's detail."""
+    names = sorted(set(fields))
+    if not names:
+        return None
+    text = ",".join(names)
+    while len(text) > DETAIL_MAX:  # too many to list: name as many as fit and count the rest
+        names.pop()
+        text = f"{','.join(names)},+{len(set(fields)) - len(names)} more"
+    return text
+
+
 def record_many(session: Session, actor: Actor, action: str, case_ids: list[int]) -> None:
     for case_id in case_ids:
         record(session, actor, action, case_id)

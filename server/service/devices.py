@@ -3,36 +3,95 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..adapters.access_models import ApiToken, User
+from ..adapters.models import Action
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from ..domain.triggers import ActionCategory
 from ..domain.vocabulary import Role
+from sync.errors import DeviceRevoked
+from . import audit
 from .clock import utcnow
 from .security import issue_token, login
 
 DEVICE_TOKEN_TTL = timedelta(days=365)  # the device is controlled by revoke/retire, not by token expiry
 DEFAULT_OFFLINE_TTL = int(timedelta(hours=72).total_seconds())
+MAX_ACTIVE_DEVICES = 3  # per officer: a phone, a tablet and a spare; CME_MAX_DEVICES_PER_OFFICER changes it
 
 
 def enrol(session: Session, username: str, password: str, device_name: str,
-          offline_ttl: int = DEFAULT_OFFLINE_TTL) -> dict | None:
-    """An officer enrols a device with their credentials; None when the credentials are wrong."""
+          offline_ttl: int = DEFAULT_OFFLINE_TTL, *, max_devices: int = MAX_ACTIVE_DEVICES) -> dict | None:
+    """An officer enrols a device with their credentials; None when the credentials are wrong.
+
+    At most `max_devices` active devices per officer (a stolen password must not fill tablets with case data
+    unnoticed), and every enrolment is audited and raised as an alert for supervisors to check."""
     user = login(session, username, password)
     if user is None:
         return None
     if user.role != Role.OFFICER.value:
         raise Forbidden("only attendance officers enrol field devices", rule="role:sync")
+    _check_device_cap(session, user, max_devices)
     now = utcnow()
     device = Device(officer_id=user.id, name=device_name, status="active", enrolled_at=now, last_seen_at=now,
                     offline_ttl_seconds=offline_ttl, scope_epoch=0)
     session.add(device)
     session.flush()
+    _notify_enrolment(session, user, device)
+    return _enrolment(session, user, device)
+
+
+def _check_device_cap(session: Session, user: User, max_devices: int) -> None:
+    # Serialise enrolments of one officer (PostgreSQL), so two at once cannot both pass the count.
+    session.scalar(select(User.id).where(User.id == user.id).with_for_update())
+    active = session.scalar(select(func.count()).select_from(Device).where(
+        Device.officer_id == user.id, Device.status == "active")) or 0
+    if active >= max_devices:
+        raise Conflict(f"an officer may have at most {max_devices} active devices; ask a supervisor to retire "
+                       "or revoke one first", rule="devices:max-per-officer", field="username")
+
+
+def _notify_enrolment(session: Session, user: User, device: Device) -> None:
+    actor = Actor(user_id=user.id, role=Role(user.role), device_id=device.id)
+    audit.record(session, actor, "device.enrol", None, f"device {device.id}")
+    session.add(Action(case_id=None, category=ActionCategory.ALERT.value, code="device_enrolled",
+                       title=f"Device {device.id} was enrolled for {user.username[:80]}: check it is theirs, "
+                             "or revoke it",
+                       policy_ref="device control", raised_at=utcnow()))
+
+
+def _enrolment(session: Session, user: User, device: Device) -> dict:
     issued = issue_token(session, user, ttl=DEVICE_TOKEN_TTL, device_id=device.id)
     return {"device_id": device.id, "device_token": issued.token, "officer_id": user.id,
-            "offline_ttl_seconds": offline_ttl, "server_time": now}
+            "offline_ttl_seconds": device.offline_ttl_seconds, "server_time": utcnow()}
+
+
+def renew(session: Session, device_id: int, username: str, password: str) -> dict | None:
+    """Sign a device in again (its token expired) with the officer's credentials: same device, same outbox.
+
+    None when the credentials are wrong. A revoked or wiped device is told so (it erases itself); another
+    officer's device, or a non-officer, is refused. The device's older tokens are revoked."""
+    user = login(session, username, password)
+    if user is None:
+        return None
+    if user.role != Role.OFFICER.value:
+        raise Forbidden("only attendance officers sign field devices in", rule="role:sync")
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    if device.officer_id != user.id:
+        raise Forbidden("this device is enrolled to another officer", rule="device:owner")
+    if device.status in ("revoked", "wiped"):
+        raise DeviceRevoked("this device has been revoked; erase its data")
+    session.execute(update(ApiToken).where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+    device.last_seen_at = utcnow()
+    audit.record(session, Actor(user_id=user.id, role=Role(user.role), device_id=device.id), "device.renew",
+                 None, f"device {device.id}")
+    return _enrolment(session, user, device)
 
 
 def device_of(session: Session, actor: Actor, *, touch: bool = True) -> Device:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters.models import Case, CaseChange
 from ..adapters.sync_models import AppliedOp, ReviewItem
-from ..domain.access import Actor
+from ..domain.access import Actor, require_field_authority
 from ..domain.errors import InvalidInput
 from sync.conflicts import classify_edit
 from sync.ops import Op
@@ -60,6 +60,7 @@ def changed_paths_since(session: Session, case: Case, base_version: int, actor: 
 
 def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict:
     proposed: dict = op.payload["changes"]
+    require_field_authority(actor, proposed)  # the sync allow-list already holds; the rule is one, wherever from
     if op.base_version > case.version:
         raise InvalidInput(f"base version {op.base_version} is newer than the case ({case.version})",
                            field="base_version")
@@ -71,7 +72,8 @@ def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict
         changes.bump(session, case, actor, "field_edit", written)
     if decision.status in (OpStatus.conflict_soft, OpStatus.conflict_hard):
         _flag(session, actor, op, case, decision)
-    audit.record(session, actor, "case.field_edit", case.id, decision.status.value)
+    detail = decision.status.value + (f": {audit.fields_detail(written)}" if written else "")
+    audit.record(session, actor, "case.field_edit", case.id, detail[:audit.DETAIL_MAX])
     hard = {path: list(values) for path, values in decision.hard_fields.items()}
     return {"op_id": op.op_id, "status": decision.status.value, "case_id": case.id,
             "case_version": case.version, "result": {"applied_fields": sorted(decision.apply)},

@@ -59,6 +59,8 @@ def judge_and_apply(session: Session, actor: Actor, op: Op) -> dict:
     case = session.scalar(select(Case).where(Case.id == op.case_id).with_for_update())
     if case is None:
         return keep(QuarantineReason.unknown_case, f"no case {op.case_id}", NOT_IN_CASELOAD)
+    if not actor.account_active:  # a leaver's device hands in its work for a supervisor to accept or reject
+        return keep(QuarantineReason.account_disabled, "the officer's account was disabled before this arrived")
     if not _assigned(session, actor.user_id, case.id):
         return keep(QuarantineReason.out_of_scope, "the case is no longer assigned to this officer",
                     NOT_IN_CASELOAD)

@@ -18,7 +18,8 @@ from .enquiries import record_enquiry
 from .op_apply import enquiry_data
 
 # Quarantined facts a supervisor may still accept onto the case (the officer's word, recorded late).
-ACCEPTABLE = {QuarantineReason.out_of_scope.value, QuarantineReason.case_closed.value}
+ACCEPTABLE = {QuarantineReason.out_of_scope.value, QuarantineReason.case_closed.value,
+              QuarantineReason.account_disabled.value}
 
 
 def list_items(session: Session, actor: Actor, *, open_only: bool = True, case_id: int | None = None) -> list[dict]:

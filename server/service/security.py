@@ -175,11 +175,18 @@ def authenticate(session: Session, token: str | None) -> Actor:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
         raise Unauthenticated("the token is unknown, expired or revoked")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise Unauthenticated("the account is disabled")
+    # A device is told it is revoked before anything else, so a wiped or revoked device erases itself even when
+    # its account has been disabled since.
     status = _device_status(session, row.device_id) if row.device_id is not None else None
-    return Actor(user_id=user.id, role=Role(user.role), device_id=row.device_id, device_status=status)
+    user = session.get(User, row.user_id)
+    if user is None:
+        raise Unauthenticated("the account is disabled")
+    if not user.active and status != "retired":
+        raise Unauthenticated("the account is disabled")
+    # Disabling an account retires its devices (`users.set_active`): such a device may still hand in what it
+    # holds, and then erases itself; what it pushes is kept for review (account_active=False).
+    return Actor(user_id=user.id, role=Role(user.role), device_id=row.device_id, device_status=status,
+                 account_active=user.active)
 
 
 def _device_status(session: Session, device_id: int) -> str:

@@ -5,23 +5,30 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..adapters.access_models import ApiToken, User
+from ..adapters.sync_models import Device
 from ..domain.access import Actor, Permission, require
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..domain.vocabulary import Role
 from .clock import utcnow
-from .security import hash_password
+from . import audit
+from .security import authenticate, hash_password, login, token_digest
 
 MIN_PASSWORD = 12
 
 
+def _checked_password(password: str, field: str = "password") -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"passwords are at least {MIN_PASSWORD} characters", field=field)
+    return password
+
+
 def add_user(session: Session, username: str, display_name: str, role: Role, password: str) -> User:
     """Create a user (also used by the CLI, which needs no actor)."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"passwords are at least {MIN_PASSWORD} characters", field="password")
+    password_hash = hash_password(_checked_password(password))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken", field="username")
     user = User(username=username, display_name=display_name, role=role.value,
-                password_hash=hash_password(password), active=True, created_at=utcnow())
+                password_hash=password_hash, active=True, created_at=utcnow())
     session.add(user)
     session.flush()
     return user
@@ -51,9 +58,63 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> di
         raise NotFound(f"no user {user_id}")
     user.active = active
     if not active:  # its sign-in tokens die for good: re-enabling the account must not revive them
-        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.device_id.is_(None),
-                                               ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        revoke_sign_in_tokens(session, user.id)
+        retire_devices_of(session, actor, user.id)
     return user_view(user)
+
+
+def retire_devices_of(session: Session, actor: Actor, officer_id: int) -> None:
+    """The leaver process: each active device of the account is retired, so at its next contact it pushes what
+    it holds (kept for review, see `op_apply`), says goodbye and erases its store. Nothing captured is lost and
+    no case data stays on a leaver's device."""
+    now = utcnow()
+    session.execute(update(Device).where(Device.officer_id == officer_id, Device.status == "active")
+                    .values(status="retired", status_changed_at=now, status_changed_by=actor.user_id))
+
+
+def revoke_sign_in_tokens(session: Session, user_id: int, *, keep: int | None = None) -> None:
+    """Revoke the user's sign-in tokens (not device tokens: devices are controlled by revoke and retire),
+    except the one with id `keep`."""
+    stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.device_id.is_(None),
+                                  ApiToken.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(ApiToken.id != keep)
+    session.execute(stmt.values(revoked_at=utcnow()))
+
+
+def own_username(session: Session, actor: Actor) -> str:
+    """The signed-in user's username (the first step of a password change, see `change_password`)."""
+    return session.get(User, actor.user_id).username
+
+
+def change_password(session: Session, token: str, username: str, current: str, new: str) -> bool:
+    """A user changes their own password: the current one is checked (throttled like a sign-in, and first:
+    `security.login` needs a session that has not written yet), then the token is checked to be still theirs.
+    Every other sign-in token of theirs is revoked (a session left open elsewhere, or taken, ends); this one
+    stays valid. False when the current password is wrong (the failed attempt is kept)."""
+    _checked_password(new, "new_password")
+    user = login(session, username, current)
+    if user is None:
+        return False
+    actor = authenticate(session, token)
+    if actor.user_id != user.id or actor.device_id is not None:
+        raise Unauthenticated("the token is unknown, expired or revoked")
+    user.password_hash = hash_password(new)
+    this = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == token_digest(token)))
+    revoke_sign_in_tokens(session, user.id, keep=this)
+    audit.record(session, actor, "user.password_change", None, f"user {user.id}")
+    return True
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> None:
+    """An admin sets a new password for someone who lost theirs; all their sign-in tokens are revoked."""
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    user.password_hash = hash_password(_checked_password(password))
+    revoke_sign_in_tokens(session, user.id)
+    audit.record(session, actor, "user.password_reset", None, f"user {user.id}")
 
 
 def user_view(u: User) -> dict:

@@ -55,7 +55,8 @@ CASE_READ = grants(200, "admin", "supervisor", "officer", "integration")
 MATRIX = [
     # the case resource
     *by_role("GET", CASE, None, CASE_READ, officer_unassigned=404),
-    *by_role("PATCH", CASE, {"gender": "female"}, grants(200, "admin", "supervisor", "officer"),
+    # a field an officer may change (the sync allow-list); officers refused other fields: test_attack_accounts
+    *by_role("PATCH", CASE, {"contact_phone": "01632 960000"}, grants(200, "admin", "supervisor", "officer"),
              officer_unassigned=404),
     *by_role("GET", "/api/cases", None, CASE_READ),
     *by_role("GET", "/api/cases?status=referred&overdue=true", None, CASE_READ),

@@ -8,8 +8,9 @@ fails on any /api route in neither.
 Expected outcomes come from POLICY (operation -> permission and per-object rule), GRANTS in
 server/domain/access.py (permission -> roles; pinned by `test_grants_are_as_reviewed`) and DESIGN.md "Security
 model": no, expired or revoked token -> 401; a revoked device's token -> 403 device-revoked; a retired device's
-token -> 403 device-retired except where it may still push and say goodbye; a role without the grant -> 403; an
-officer (or their device) on a case not assigned to them -> 404; anything else succeeds. Never a 5xx.
+token -> 403 device-retired except where it may still push and say goodbye; a device token on the web API (beyond
+sync, uploads and photo fetches) -> 403; a role without the grant -> 403; an officer (or their device) on a case
+not assigned to them -> 404; anything else succeeds. Never a 5xx.
 
 Principals: the six roles (two officers), `device` (the officer's enrolled device), and the token states `none`,
 `expired` (expires_at in the past, set in the database), `revoked` (signed out), `revoked_device` and
@@ -77,6 +78,8 @@ class Rule:
     also / override: roles allowed beyond GRANTS, and documented special outcomes per (role, object).
     retired: what a retired device's token gets (None: 403 device-retired).
     consumes: a success uses up something of the world (the next row gets a fresh one).
+    device_ok: a device token is accepted ("user"/"any" rows); otherwise the web API refuses it with 403 (device
+    tokens are for sync, uploads and photo fetches only).
     """
 
     kind: str
@@ -88,6 +91,7 @@ class Rule:
     override: dict = field(default_factory=dict)
     retired: tuple[int, str | None] | None = None
     consumes: bool = False
+    device_ok: bool = False
 
 
 def user(grant, ok, **kw) -> Rule:
@@ -102,7 +106,9 @@ RETIRED_REFUSED = (403, "device-retired")
 
 POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/login"): Rule("public", None, 200),  # every role signs in
-    ("POST", "/api/auth/logout"): Rule("any", None, 204, retired=(204, None), consumes=True),
+    ("POST", "/api/auth/logout"): Rule("any", None, 204, retired=(204, None), consumes=True, device_ok=True),
+    # everyone changes their own password (here to the same one, so later rows still sign in)
+    ("POST", "/api/auth/password"): Rule("user", None, 204, also=frozenset(ROLE_NAMES)),
     ("GET", "/api/cases"): user(P.READ_CASE, 200),
     ("POST", "/api/cases"): user(P.CREATE_CASE, 201),
     ("GET", "/api/cases/{case_id}"): case_op(P.READ_CASE, 200),
@@ -131,8 +137,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/users"): user(P.MANAGE_USERS, 201),
     ("GET", "/api/users"): user(P.MANAGE_USERS, 200, also=frozenset({"supervisor"})),  # officers, to assign
     ("PUT", "/api/users/{user_id}/active"): user(P.MANAGE_USERS, 200, consumes=True),
+    ("POST", "/api/users/{user_id}/password"): user(P.MANAGE_USERS, 204),
     ("GET", "/api/audit"): user(P.READ_AUDIT, 200, objects=("-", *AB)),
     ("POST", "/api/devices/enrol"): Rule("public", P.SYNC, 201),  # officers' credentials enrol; others 403
+    # an officer signs their own device in again (its older tokens are revoked); others 403
+    ("POST", "/api/devices/{device_id}/renew"): Rule("public", P.SYNC, 200, consumes=True),
     ("GET", "/api/devices"): user(P.MANAGE_DEVICES, 200),
     ("POST", "/api/devices/{device_id}/revoke"): user(P.MANAGE_DEVICES, 200, objects=AB, consumes=True),
     ("POST", "/api/devices/{device_id}/retire"): user(P.MANAGE_DEVICES, 200, objects=AB, consumes=True),
@@ -150,14 +159,14 @@ POLICY: dict[tuple[str, str], Rule] = {
 # Routes outside the OpenAPI document: tus speaks headers and bytes (server/api/uploads.py).
 EXTRA_POLICY: dict[tuple[str, str], Rule] = {
     ("OPTIONS", "/api/uploads"): Rule("public", None, 204),  # tus discovery needs no authentication
-    ("POST", "/api/uploads"): Rule("user", P.SYNC, 201, retired=(201, None)),  # officers upload evidence
+    ("POST", "/api/uploads"): Rule("user", P.SYNC, 201, retired=(201, None), device_ok=True),  # evidence
     ("HEAD", "/api/uploads/{upload_id}"): Rule("owner", None, 200, objects=AB, retired=(200, None)),
     ("PATCH", "/api/uploads/{upload_id}"): Rule("owner", None, 204, objects=AB, retired=(204, None),
                                                consumes=True),
     ("DELETE", "/api/uploads/{upload_id}"): Rule("owner", None, 204, objects=AB, retired=(204, None),
                                                 consumes=True),
     # whoever may see the case (404 for anyone else, referrers included: tests/api/test_uploads_tus.py)
-    ("GET", "/api/photos/{photo_id}"): Rule("user", P.READ_CASE, 200, per_case=True, objects=AB,
+    ("GET", "/api/photos/{photo_id}"): Rule("user", P.READ_CASE, 200, per_case=True, objects=AB, device_ok=True,
                                            override={("referrer", "A"): (404, "not-found"),
                                                      ("referrer", "B"): (404, "not-found")}),
 }
@@ -206,6 +215,8 @@ def expected(rule: Rule, principal: str, obj: str) -> tuple[int, str | None]:
     if principal == "retired_device" and rule.kind != "owner":
         return rule.retired or RETIRED_REFUSED
     role = role_of(principal)
+    if principal == "device" and rule.kind in ("user", "any") and not rule.device_ok:
+        return 403, "forbidden"
     if rule.kind == "any":
         return ok
     if rule.kind == "owner":
@@ -464,7 +475,8 @@ def build_call(m: Matrix, method: str, path: str, principal: str, obj: str) -> C
         ("GET", "/api/cases"): lambda: Call(path),
         ("POST", "/api/cases"): lambda: Call(path, child(first_name="Newly", last_name="Opened")),
         ("GET", "/api/cases/{case_id}"): lambda: Call(f"/api/cases/{cid}"),
-        ("PATCH", "/api/cases/{case_id}"): lambda: Call(f"/api/cases/{cid}", {"gender": "female"},
+        # a field an officer may change too (the sync allow-list); other fields are tests/api/test_attack_accounts
+        ("PATCH", "/api/cases/{case_id}"): lambda: Call(f"/api/cases/{cid}", {"contact_phone": "01632 960000"},
                                                         headers={"If-Match": _version(m, cid)}),
         ("POST", "/api/cases/{case_id}/transitions"): lambda: Call(f"/api/cases/{cid}/transitions",
                                                                    {"target": "open"}),
@@ -491,8 +503,13 @@ def build_call(m: Matrix, method: str, path: str, principal: str, obj: str) -> C
                                                     "display_name": "New", "password": "a long enough passphrase"}),
         ("GET", "/api/users"): lambda: Call(path),
         ("PUT", "/api/users/{user_id}/active"): lambda: Call(f"/api/users/{w.spare_id}/active", {"active": False}),
+        ("POST", "/api/users/{user_id}/password"): lambda: Call(f"/api/users/{w.spare_id}/password",
+                                                                {"password": PASSWORD}),
+        ("POST", "/api/auth/password"): lambda: Call(path, {"current_password": PASSWORD, "new_password": PASSWORD}),
         ("GET", "/api/audit"): lambda: Call(path, query=_case_filter(w, obj)),
         ("POST", "/api/devices/enrol"): lambda: Call(path, {**creds, "device_name": "matrix"}, headers=PROTOCOL),
+        ("POST", "/api/devices/{device_id}/renew"): lambda: Call(
+            f"/api/devices/{w.device['B' if role == 'officer2' else 'A']}/renew", creds, headers=PROTOCOL),
         ("GET", "/api/devices"): lambda: Call(path),
         ("POST", "/api/devices/{device_id}/revoke"): lambda: Call(f"/api/devices/{w.device[obj]}/revoke"),
         ("POST", "/api/devices/{device_id}/retire"): lambda: Call(f"/api/devices/{w.device[obj]}/retire"),
@@ -533,7 +550,9 @@ def matrix(database_template, pg_schema_factory, tmp_path_factory):
     else:
         shutil.copy(template, tmp / "cme.sqlite3")
         url = f"sqlite:///{tmp / 'cme.sqlite3'}"
-    app = create_app({"DATABASE_URL": url, "BLOB_DIR": str(tmp / "blobs"), "TESTING": True})
+    # every world enrols devices for the officers; the per-officer cap is tests/api/test_attack_accounts.py's
+    app = create_app({"DATABASE_URL": url, "BLOB_DIR": str(tmp / "blobs"), "TESTING": True,
+                      "MAX_DEVICES_PER_OFFICER": 10**6})
     yield Matrix(app, add_accounts(app))
     app.extensions["cme"]["engine"].dispose()
 
