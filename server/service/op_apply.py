@@ -17,6 +17,7 @@ from . import audit, changes
 from .clock import utcnow
 from .enquiries import record_enquiry
 from .field_edits import apply_field_edit
+from .plausibility import flag_if_implausible
 
 FACT_KINDS = {OpKind.record_home_visit.value, OpKind.record_address_check.value}
 
@@ -33,14 +34,14 @@ def quarantine(session: Session, actor: Actor, op: dict, op_id: str, case_id: in
                reason: QuarantineReason, detail: str, *,
                told: tuple[QuarantineReason, str] | None = None) -> dict:
     """Keep an op for review with its real reason; `told` is what the device hears instead, when the real
-    reason would reveal something of the register (the case_id is then withheld too)."""
+    reason would reveal something of the register (the case_id is then the op's own, echoed, whatever exists)."""
     op, detail = storable_json(op), storable(detail)  # refused text is kept for review, so it must be storable
     session.add(ReviewItem(op_id=op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case_id,
                            category=OpStatus.quarantined.value, reason=reason.value, detail=detail[:2000], op=op,
                            created_at=utcnow(), open=True))
     audit.record(session, actor, "op.quarantine", case_id, reason.value)
     if told is not None:
-        (reason, detail), case_id = told, None
+        (reason, detail), case_id = told, op.get("case_id") if type(op.get("case_id")) is int else None
     return {"op_id": op_id, "status": OpStatus.quarantined.value, "reason": reason.value, "detail": detail,
             "case_id": case_id}
 
@@ -86,7 +87,8 @@ def _assigned(session: Session, officer_id: int, case_id: int) -> bool:
 def _apply(session: Session, actor: Actor, op: Op, case: Case) -> dict:
     if op.kind in FACT_KINDS:
         enquiry = record_enquiry(session, actor, case.id, enquiry_data(op), op_id=op.op_id)
-        return _applied(op, case, {"enquiry_id": enquiry["id"]})
+        flag = flag_if_implausible(session, actor, op, case, enquiry["id"])
+        return _applied(op, case, {"enquiry_id": enquiry["id"], **({"flagged": flag} if flag else {})})
     if op.kind == OpKind.attach_photo.value:
         return _attach_photo(session, actor, op, case)
     if op.kind == OpKind.acknowledge_assignment.value:

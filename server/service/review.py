@@ -16,6 +16,7 @@ from .case_fields import apply_changes, field_value
 from .clock import today, utcnow
 from .enquiries import record_enquiry
 from .op_apply import enquiry_data
+from .plausibility import FLAGGED
 
 # Quarantined facts a supervisor may still accept onto the case (the officer's word, recorded late).
 ACCEPTABLE = {QuarantineReason.out_of_scope.value, QuarantineReason.case_closed.value,
@@ -56,7 +57,7 @@ def resolve(session: Session, actor: Actor, item_id: int, decision: str, note: s
 
 
 def _accept(session: Session, actor: Actor, item: ReviewItem) -> None:
-    if item.category == OpStatus.conflict_soft.value:
+    if item.category in (OpStatus.conflict_soft.value, FLAGGED):
         return  # already applied; accepting clears the flag
     if item.category == OpStatus.conflict_hard.value:
         raise InvalidInput("a hard conflict is resolved by picking a value for each field", field="decision")

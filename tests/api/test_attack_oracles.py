@@ -51,11 +51,11 @@ def test_op_on_a_missing_case_and_on_someone_elses_case_get_the_same_answer(clie
     device = enrol(client, "officer")
     real, missing = visit_op(elsewhere["id"]), visit_op(elsewhere["id"] + 1000)
     told_real, told_missing = push(client, device, [real, missing])
-    strip = ("op_id",)
+    strip = ("op_id", "case_id")
     assert {k: v for k, v in told_real.items() if k not in strip} == \
         {k: v for k, v in told_missing.items() if k not in strip}
     assert told_real["status"] == "quarantined" and told_real["reason"] == "out_of_scope"
-    assert told_real["case_id"] is None  # the answer does not confirm the id either
+    assert told_real["case_id"] == real["case_id"] and told_missing["case_id"] == missing["case_id"]  # echoed
     items = review_items(client, sup)  # the supervisor sees what really happened
     assert items[real["op_id"]]["reason"] == "out_of_scope" and items[real["op_id"]]["case_id"] == elsewhere["id"]
     assert items[missing["op_id"]]["reason"] == "unknown_case" and items[missing["op_id"]]["case_id"] is None
@@ -79,7 +79,7 @@ def test_attach_photo_refusals_read_the_same_whatever_the_cause(client, accounts
            "no such visit": photo_op(case["id"], str(uuid.uuid4()), mine)}
     told = dict(zip(ops, push(client, device, list(ops.values()))))
     assert {(r["status"], r["reason"], r["detail"], r["case_id"]) for r in told.values()} == \
-        {("quarantined", "invalid", told["never uploaded"]["detail"], None)}
+        {("quarantined", "invalid", told["never uploaded"]["detail"], case["id"])}
     assert "sha256" not in told["never uploaded"]["detail"]
     items = review_items(client, sup)
     details = {why: items[op["op_id"]]["detail"] for why, op in ops.items()}
