@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from field_client import state
 from field_client.engine import SyncEngine
+from field_client.photos import ChunkSizer
 from field_client.store import Store
 from field_client.transport import Transport
 
@@ -190,7 +191,8 @@ class Device:
                               sleep=lambda _: None, rng=random.Random(self.rng.random()))
         self.engine = SyncEngine(self.store, transport, sleep=lambda _: None, push_batch=self.push_batch,
                                  pull_limit=self.pull_limit, rng=random.Random(self.rng.random()))
-        self.engine.uploader.chunk = PHOTO_CHUNK  # several PATCHes per photo: more places for a fault
+        # several PATCHes per photo: more places for a fault
+        self.engine.uploader.sizer = ChunkSizer(first=PHOTO_CHUNK, lowest=PHOTO_CHUNK, highest=PHOTO_CHUNK)
 
     def die_and_reopen(self) -> None:
         """The process died: the engine and the open store are dropped (nothing uncommitted survives) and the
