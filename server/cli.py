@@ -79,6 +79,24 @@ def load_term_dates(path: Path) -> None:
     console.print(f"loaded {len(terms)} terms from {path.name}")
 
 
+@cli.command("purge-uploads")
+def purge_uploads() -> None:
+    """Remove expired unfinished uploads and completed ones never attached to a visit (run daily; safe to run
+    twice or on two instances at once)."""
+    from .adapters.blobs import blob_store_for
+    from .service.uploads import purge_uploads as purge
+
+    app = _app()
+    totals = {"expired": 0, "unlinked": 0}
+    while True:  # in batches, each its own transaction
+        with _uow(app).transaction() as session:
+            batch = purge(session, blob_store_for(app))
+        totals = {k: totals[k] + batch[k] for k in totals}
+        if not any(batch.values()):
+            break
+    console.print(f"purged {totals['expired']} expired and {totals['unlinked']} unlinked uploads")
+
+
 @cli.command("seed-demo")
 @click.option("--cases", default=36, show_default=True, help="How many fictional cases.")
 def seed_demo(cases: int) -> None:

@@ -35,6 +35,7 @@ from . import audit
 from .access import load_case, may_see
 from .clock import as_utc, utcnow
 from .uow import UnitOfWork
+from .upload_quota import check_quota, purge_unlinked
 
 UPLOAD_TTL = timedelta(hours=24)
 MAX_CHUNK_BYTES = 8 * 1024 * 1024  # per PATCH; clients send photos in chunks no larger than this
@@ -115,6 +116,7 @@ def create_upload(session: Session, actor: Actor, blobs: BlobStore, *, length: i
     purge_expired(session, blobs, now)
     if _open_uploads(session, actor.user_id, now) >= MAX_OPEN_UPLOADS:
         raise TooManyUploads(f"finish or delete some of your {MAX_OPEN_UPLOADS} unfinished uploads first")
+    check_quota(session, actor.user_id, length, now)
     upload = Upload(id=uuid.uuid4().hex, owner_id=actor.user_id, device_id=actor.device_id, length=length,
                     offset=0, sha256=sha256, content_type=content_type,
                     filename=safe_filename(metadata.get("filename")), created_at=now, expires_at=now + UPLOAD_TTL)
@@ -203,6 +205,13 @@ def terminate_upload(session: Session, actor: Actor, blobs: BlobStore, upload_id
     _discard(session, blobs, upload)
 
 
+def purge_uploads(session: Session, blobs: BlobStore, now: datetime | None = None) -> dict[str, int]:
+    """One batch of scheduled cleaning (`cme-server purge-uploads`): expired unfinished uploads, and completed
+    ones never linked to a visit (upload_quota). Returns how many of each went."""
+    now = now or utcnow()
+    return {"expired": purge_expired(session, blobs, now), "unlinked": purge_unlinked(session, blobs, now)}
+
+
 def purge_expired(session: Session, blobs: BlobStore, now: datetime) -> int:
     """Remove unfinished uploads past their expiry, rows and parts; returns how many went."""
     # skip_locked: an upload being appended to right now is left for the next purge (PostgreSQL)
@@ -287,13 +296,15 @@ def _check_link_fields(sha256: str, size: int, content_type: str, caption: str |
 
 
 def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: str, size: int) -> None:
+    # The upload row is locked until commit, so the purge of unlinked uploads cannot remove it meanwhile.
+    mine = session.scalar(select(Upload.id).where(
+        Upload.owner_id == actor.user_id, Upload.sha256 == sha256, Upload.completed_at.is_not(None))
+        .order_by(Upload.id).limit(1).with_for_update())
+    if mine is None:
+        raise InvalidInput("you have not uploaded a photo with this sha256; upload it first", field="sha256")
     blobs = blobs.within(session)
     if not blobs.exists(sha256) or blobs.size(sha256) != size:
         raise InvalidInput("no stored photo has this sha256 and size; upload it first", field="sha256")
-    mine = session.scalar(select(Upload.id).where(
-        Upload.owner_id == actor.user_id, Upload.sha256 == sha256, Upload.completed_at.is_not(None)).limit(1))
-    if mine is None:
-        raise InvalidInput("you have not uploaded a photo with this sha256; upload it first", field="sha256")
 
 
 def _owned(session: Session, actor: Actor, upload_id: str, *, for_update: bool = False,

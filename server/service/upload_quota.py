@@ -1,0 +1,95 @@
+"""Uploads that never became evidence: a quota per officer, and a purge after a set time.
+
+Decisions:
+- "Unlinked" bytes are what an officer's uploads hold without being attached to a visit: completed uploads no
+  photo of theirs links, plus unfinished uploads not yet expired (their declared length is what they will take).
+  A new upload that would take an officer past `UNLINKED_QUOTA_BYTES` is refused with 413 naming the quota.
+- A completed upload left unlinked for `UNLINKED_TTL` is purged, and its blob too unless a photo or another
+  completed upload still needs it (blobs are shared by hash). One named by an open review item (an attach_photo
+  kept for a supervisor) is evidence awaiting a decision and stays.
+- The purge locks the rows it removes and skips rows locked by a link in progress (PostgreSQL), and linking
+  locks the upload it relies on, so a photo is never linked to a blob being purged. Safe to run twice at once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from sync.vocabulary import OpKind
+from ..adapters.blobs import BlobStore
+from ..adapters.sync_models import ReviewItem
+from ..adapters.upload_models import Photo, Upload
+from ..domain.errors import DomainError
+from .clock import utcnow
+
+UNLINKED_TTL = timedelta(days=7)  # beyond any device's offline time-to-live (72 hours by default)
+UNLINKED_QUOTA_BYTES = 200 * 1024 * 1024
+PURGE_BATCH = 100
+MIB = 1024 * 1024
+
+
+class UploadQuotaExceeded(DomainError):
+    code, title, status = "upload-quota-exceeded", "Your uploads not yet attached to a visit fill your quota", 413
+
+
+def _linked():
+    """SQL: a photo of the upload's owner links its hash."""
+    return exists().where(Photo.sha256 == Upload.sha256, Photo.linked_by == Upload.owner_id)
+
+
+def unlinked_bytes(session: Session, owner_id: int, now: datetime) -> int:
+    held = or_(and_(Upload.completed_at.is_not(None), ~_linked()),
+               and_(Upload.completed_at.is_(None), Upload.expires_at > now))
+    return session.scalar(select(func.coalesce(func.sum(Upload.length), 0))
+                          .where(Upload.owner_id == owner_id, held)) or 0
+
+
+def check_quota(session: Session, owner_id: int, length: int, now: datetime) -> None:
+    used = unlinked_bytes(session, owner_id, now)
+    if used + length > UNLINKED_QUOTA_BYTES:
+        raise UploadQuotaExceeded(
+            f"uploads not yet attached to a visit may hold {UNLINKED_QUOTA_BYTES // MIB} MiB per officer; yours "
+            f"hold {used / MIB:.1f} MiB. Attach them to visits (sync), or wait {UNLINKED_TTL.days} days for "
+            "unattached ones to be removed", field="Upload-Length")
+
+
+def purge_unlinked(session: Session, blobs: BlobStore, now: datetime | None = None) -> int:
+    """Remove up to PURGE_BATCH completed uploads unlinked for UNLINKED_TTL (and blobs nothing else needs)."""
+    now = now or utcnow()
+    stmt = select(Upload).where(Upload.completed_at.is_not(None), Upload.completed_at <= now - UNLINKED_TTL,
+                                ~_linked())
+    held = _held_for_review(session)
+    if held:
+        stmt = stmt.where(tuple_(Upload.owner_id, Upload.sha256).not_in(sorted(held)))
+    gone = list(session.scalars(stmt.order_by(Upload.completed_at).limit(PURGE_BATCH)
+                                .with_for_update(skip_locked=True, of=Upload)))
+    for upload in gone:
+        session.delete(upload)
+    session.flush()
+    store = blobs.within(session)
+    for sha256 in sorted({u.sha256 for u in gone}):
+        if not _still_needed(session, sha256):
+            store.delete(sha256)
+    return len(gone)
+
+
+def _held_for_review(session: Session) -> set[tuple[int, str]]:
+    """(officer, sha256) of attach_photo ops kept open for review: their upload is evidence in waiting. Open
+    review items are few (a supervisor's queue), so they are read and their op judged here."""
+    rows = session.scalars(select(ReviewItem).where(ReviewItem.open.is_(True)))
+    held = set()
+    for item in rows:
+        op = item.op if isinstance(item.op, dict) else {}
+        payload = op.get("payload") if isinstance(op.get("payload"), dict) else {}
+        if op.get("kind") == OpKind.attach_photo.value and isinstance(payload.get("sha256"), str):
+            held.add((item.officer_id, payload["sha256"].lower()))
+    return held
+
+
+def _still_needed(session: Session, sha256: str) -> bool:
+    photo = session.scalar(select(Photo.id).where(Photo.sha256 == sha256).limit(1))
+    upload = session.scalar(select(Upload.id).where(Upload.sha256 == sha256, Upload.completed_at.is_not(None))
+                            .limit(1))
+    return photo is not None or upload is not None
