@@ -28,10 +28,22 @@ def common_choices() -> frozenset[str]:
     return frozenset(_fold(line) for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
+_SYMBOLS = str.maketrans({"@": "a", "$": "s", "|": "l"})
+_DIGITS = (str.maketrans("013457", "oieast"), str.maketrans("013457", "oleast"))
+
+
 def _fold(text: str) -> str:
     """Case, accents, spacing and punctuation do not make a common choice uncommon."""
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", text).casefold().translate(_SYMBOLS)
     return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def _variants(text: str) -> set[str]:
+    """The folded passphrase, its core without digits added at either end, and the core with "leet"
+    digits read as letters ("p@ssw0rd2025" is "password")."""
+    folded = _fold(text)
+    core = re.sub(r"^[0-9]+|[0-9]+$", "", folded)
+    return {folded, core} | {core.translate(table) for table in _DIGITS}
 
 
 def _is_run(folded: str) -> bool:
@@ -47,8 +59,6 @@ def check(passphrase: object) -> None:
         raise WeakPassphrase(f"the passphrase must be at least {MIN_LENGTH} characters long (a few words work well)")
     if len(set(text.casefold())) < MIN_DISTINCT:
         raise WeakPassphrase("the passphrase repeats too few characters: choose a few unrelated words")
-    folded = _fold(text)
-    core = re.sub(r"^[0-9]+|[0-9]+$", "", folded)  # "password2024", "1234welcome": still the common word
-    common = common_choices()
-    if folded in common or core in common or _is_run(folded) or (core and _is_run(core)):
+    variants = _variants(text)  # "password2024", "1234welcome", "P@ssw0rd": still the common word
+    if variants & common_choices() or any(_is_run(v) for v in variants if v):
         raise WeakPassphrase("that passphrase is one of the most common choices: choose a few unrelated words")
