@@ -11,7 +11,7 @@ from ..domain.lifecycle import CaseStatus, CloseReason, PlaceProblem
 from ..domain.school_age import dob_problem
 from ..service.clock import today
 from ..domain.vocabulary import RiskFactor, SenStatus, VulnerableGroup
-from sync.text import text_problem
+from sync.text import instant_problem, text_problem
 
 POSTCODE = r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$"
 PHONE = r"^[0-9 +()\-]{7,20}$"
@@ -49,6 +49,18 @@ EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2100, 12, 31)
 def day(**kw):
     """An input date within the years the register reasons about."""
     return f.Date(validate=v.Range(EARLIEST_DAY, LATEST_DAY, error="must be between {min} and {max}"), **kw)
+
+
+def _plausible_instant(value) -> None:
+    problem = instant_problem(value)  # the push judges op instants the same way
+    if problem:
+        raise ma.ValidationError(f"date-time {problem} (in UTC)")
+
+
+def instant(**kw):
+    """A date-time with offset, within the years instants are accepted (0001-01-01T00:00:00+01:00 has no UTC
+    value: storing it overflowed into a 500)."""
+    return f.AwareDateTime(validate=_plausible_instant, **kw)
 
 
 class AddressSchema(ma.Schema):

@@ -12,7 +12,7 @@ from sync.vocabulary import AddressCheckResult, AddressCheckSource, PartnerCheck
 from ..domain.vocabulary import EnquiryKind
 from ..service import enquiries
 from ..service.clock import utcnow
-from .case_schemas import AddressSchema, choice, text
+from .case_schemas import AddressSchema, choice, instant, text
 from .context import BEARER, run
 
 blp = Blueprint("enquiries", __name__, url_prefix="/api/cases", description="Enquiries made on a case")
@@ -26,7 +26,7 @@ SOURCES = [e.value for e in AddressCheckSource] + [e.value for e in PartnerCheck
 
 class EnquiryInputSchema(ma.Schema):
     kind = choice(EnquiryKind, required=True)
-    occurred_at = f.AwareDateTime(allow_none=True)
+    occurred_at = instant(allow_none=True)
     outcome = f.String(allow_none=True, validate=v.OneOf(OUTCOMES))
     source = f.String(allow_none=True, validate=v.OneOf(SOURCES))
     notes = text(4000, allow_none=True)

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from ..domain.vocabulary import ReferralRoute, ReferralSource, Situation
 from ..service import referrals
-from .case_schemas import ChildFieldsSchema, choice, line, text
+from .case_schemas import ChildFieldsSchema, choice, instant, line, text
 from .context import BEARER, run
 
 blp = Blueprint("referrals", __name__, url_prefix="/api", description="Referrals to the CME team (§9)")
@@ -22,7 +22,7 @@ class ReferralInputSchema(ma.Schema):
     source = choice(ReferralSource, required=True)
     route = choice(ReferralRoute, required=True)
     situation = choice(Situation, required=True)
-    received_at = f.AwareDateTime(allow_none=True)
+    received_at = instant(allow_none=True)
     referrer_name = line(200, allow_none=True)
     referrer_contact = line(200, allow_none=True)
     details = text(8000, allow_none=True)

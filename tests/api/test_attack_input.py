@@ -110,3 +110,15 @@ def test_a_pasted_term_dates_file_may_still_start_with_a_byte_order_mark(client,
     resp = client.put("/api/calendar/term-dates", json={"format": "csv", "content": content},
                       headers=accounts["admin"].headers)
     assert resp.status_code == 200, resp.get_json()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00", "1850-01-01T00:00:00Z"])
+def test_instants_outside_any_calendar_are_refused_on_their_field_not_500(client, accounts, when):
+    """A valid ISO 8601 time whose UTC value is outside Python's range overflowed when stored: a 500."""
+    sup = accounts["supervisor"]
+    case = create_case(client, sup)
+    resp = client.post("/api/referrals", json={**REFERRAL, "child": CHILD, "received_at": when}, headers=sup.headers)
+    assert _problem(resp, 422)["field"] == "received_at"
+    resp = client.post(f"/api/cases/{case['id']}/enquiries", json={"kind": "home_visit", "outcome": "no_answer",
+                                                                   "occurred_at": when}, headers=sup.headers)
+    assert _problem(resp, 422)["field"] == "occurred_at"
