@@ -27,7 +27,7 @@ def fields_detail(fields) -> str | None:
     text = ",".join(names)
     while len(text) > DETAIL_MAX:  # too many to list: name as many as fit and count the rest
         names.pop()
-        text = f"{','.join(names)},+{len(set(fields)) - len(names)} more"
+        text = f"{','.join(names)},+{len(set(fields)) - len(names)}"
     return text
 
 

@@ -56,7 +56,7 @@ def _check_device_cap(session: Session, user: User, max_devices: int) -> None:
 
 def _notify_enrolment(session: Session, user: User, device: Device) -> None:
     actor = Actor(user_id=user.id, role=Role(user.role), device_id=device.id)
-    audit.record(session, actor, "device.enrol", None, f"device {device.id}")
+    audit.record(session, actor, "device.enrol", None, f"device:{device.id}")
     session.add(Action(case_id=None, category=ActionCategory.ALERT.value, code="device_enrolled",
                        title=f"Device {device.id} was enrolled for {user.username[:80]}: check it is theirs, "
                              "or revoke it",
@@ -90,7 +90,7 @@ def renew(session: Session, device_id: int, username: str, password: str) -> dic
                     .values(revoked_at=utcnow()))
     device.last_seen_at = utcnow()
     audit.record(session, Actor(user_id=user.id, role=Role(user.role), device_id=device.id), "device.renew",
-                 None, f"device {device.id}")
+                 None, f"device:{device.id}")
     return _enrolment(session, user, device)
 
 

@@ -72,7 +72,7 @@ def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict
         changes.bump(session, case, actor, "field_edit", written)
     if decision.status in (OpStatus.conflict_soft, OpStatus.conflict_hard):
         _flag(session, actor, op, case, decision)
-    detail = decision.status.value + (f": {audit.fields_detail(written)}" if written else "")
+    detail = decision.status.value + (f":{audit.fields_detail(written)}" if written else "")
     audit.record(session, actor, "case.field_edit", case.id, detail[:audit.DETAIL_MAX])
     hard = {path: list(values) for path, values in decision.hard_fields.items()}
     return {"op_id": op.op_id, "status": decision.status.value, "case_id": case.id,

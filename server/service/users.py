@@ -102,7 +102,7 @@ def change_password(session: Session, token: str, username: str, current: str, n
     user.password_hash = hash_password(new)
     this = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == token_digest(token)))
     revoke_sign_in_tokens(session, user.id, keep=this)
-    audit.record(session, actor, "user.password_change", None, f"user {user.id}")
+    audit.record(session, actor, "user.password_change", None, f"user:{user.id}")
     return True
 
 
@@ -114,7 +114,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
         raise NotFound(f"no user {user_id}")
     user.password_hash = hash_password(_checked_password(password))
     revoke_sign_in_tokens(session, user.id)
-    audit.record(session, actor, "user.password_reset", None, f"user {user.id}")
+    audit.record(session, actor, "user.password_reset", None, f"user:{user.id}")
 
 
 def user_view(u: User) -> dict:

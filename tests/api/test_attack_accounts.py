@@ -189,7 +189,7 @@ def test_field_edit_audit_entry_names_the_fields_changed(client, accounts):
     [result] = push(client, device, [edit_op(case["id"], case["version"], {"contact_phone": "01632 960444"})])
     assert result["status"] == "applied"
     [entry] = audit(client, sup, case_id=case["id"], action="case.field_edit")
-    assert entry["detail"] == "applied: contact_phone"
+    assert entry["detail"] == "applied:contact_phone"
     assert "960444" not in str(entry)
 
 
@@ -378,3 +378,13 @@ def test_officer_writing_to_an_unassigned_case_is_audited_as_denied(client, acco
     problem(resp, 404, "not-found")
     assert [(e["actor_id"], e["case_id"]) for e in audit(client, sup, action="case.denied")] == [
         (officer.id, theirs["id"])]
+
+
+def test_update_touching_every_field_names_as_many_as_fit_in_the_audit_detail():
+    from server.service.audit import DETAIL_MAX, fields_detail
+
+    many = [f"field_number_{n:02d}" for n in range(40)]
+    detail = fields_detail(many)
+    assert len(detail) <= DETAIL_MAX and detail.startswith("field_number_00,")
+    named = detail.split(",")
+    assert int(named[-1].removeprefix("+")) == 40 - (len(named) - 1)

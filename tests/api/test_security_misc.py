@@ -222,7 +222,8 @@ def test_disabled_account_is_refused_at_once_and_its_tokens_stay_dead(client, ac
                       headers=admin.headers).status_code == 200
     problem_of(client.get(f"/api/cases/{case['id']}", headers=officer.headers), 401, "unauthenticated")
     problem_of(client.get(f"/api/cases/{case['id']}", headers=signed_in), 401, "unauthenticated")
-    problem_of(client.get("/api/sync/pull", headers=device["headers"]), 401, "unauthenticated")
+    # disabling retires the account's devices (issue 7 item 2): pull says so, the device hands in work and erases
+    problem_of(client.get("/api/sync/pull", headers=device["headers"]), 403, "device-retired")
     problem_of(login(client, "officer", PASSWORD), 401, "unauthenticated")
     assert client.put(f"/api/users/{officer.id}/active", json={"active": True},
                       headers=admin.headers).status_code == 200
@@ -230,8 +231,8 @@ def test_disabled_account_is_refused_at_once_and_its_tokens_stay_dead(client, ac
     problem_of(client.get(f"/api/cases/{case['id']}", headers=officer.headers), 401, "unauthenticated")
     fresh = {"Authorization": f"Bearer {login(client, 'officer', PASSWORD).get_json()['token']}"}
     assert client.get(f"/api/cases/{case['id']}", headers=fresh).status_code == 200
-    # the device is governed by revoke and retire (PROTOCOL.md), not by the account's sign-in tokens
-    assert client.get("/api/sync/pull", headers=device["headers"]).status_code == 200
+    # the device stays retired: re-enabling the account does not bring a leaver's device back (enrol afresh)
+    problem_of(client.get("/api/sync/pull", headers=device["headers"]), 403, "device-retired")
 
 
 def test_revoked_device_is_told_at_its_next_contact_whatever_it_calls(client, accounts):
@@ -560,7 +561,8 @@ def test_audit_lines_hold_no_personal_data(matrix, client, accounts):
         text = json.dumps(entries).lower()
         assert [p for p in personal if p.lower() in text] == []
         for entry in entries:
-            assert entry["detail"] is None or re.fullmatch(r"[a-z0-9_:.-]{1,40}", entry["detail"]), entry
+            # short codes, or the names of the fields an update changed (issue 7 item 3), never values
+            assert entry["detail"] is None or re.fullmatch(r"[a-z0-9_:.,+-]{1,200}", entry["detail"]), entry
 
 
 # --- input gaps: term dates with no terms, enquiries in the future -----------------------------------------------
