@@ -532,3 +532,18 @@ def test_no_plaintext_personal_data_or_token_on_disk(store: Store, store_dir: Pa
     store.close()
     assert_clean()
     assert sorted(p.name for p in store_dir.iterdir()) == [DB_NAME]  # nothing else written beside it
+
+
+def test_sealed_lengths_are_padded_to_buckets_not_exact(store: Store, store_dir: Path) -> None:
+    # Was: a blob's length was its plaintext's plus 28 bytes, so a note's or a name's exact length showed.
+    store.put("cases", "1", 1, {"notes": "x" * 100})
+    store.put("cases", "2", 1, {"notes": "x" * 150})
+    store.enqueue("op-1", "1", "record_visit", {"notes": "y" * 400})
+    store.enqueue("op-2", "2", "record_visit", {"notes": "y" * 600})
+    store.put_photo("ph-1", b"p" * 3000)
+    store.put_photo("ph-2", b"p" * 3900)
+    with raw(store_dir) as conn:
+        for table in ("records", "outbox"):
+            assert len({n for n, in conn.execute(f"SELECT length(blob) FROM {table}")}) == 1
+        assert len({n for n, in conn.execute("SELECT length(blob) FROM photos WHERE chunk_index = 0")}) == 1
+    assert store.read_photo("ph-1") == b"p" * 3000 and store.photo_size("ph-2") == 3900
