@@ -454,6 +454,22 @@ class Call:
     data: bytes | None = None
 
 
+def _receipt(m: Matrix, case_id: int) -> str:
+    """The receipt of a referral on the case (one is made if it has none): a lookup that finds case data."""
+    from sqlalchemy import select
+
+    from server.adapters.models import Referral
+    from server.service.referrals import new_receipt
+
+    with m.uow.transaction() as session:
+        found = session.scalar(select(Referral.receipt).where(Referral.case_id == case_id).limit(1))
+        if found is None:
+            found = new_receipt(session)
+            session.add(Referral(case_id=case_id, source="school", route="form", received_at=utcnow(),
+                                 situation="left_school_no_forwarding_school", receipt=found))
+        return found
+
+
 def _version(m: Matrix, case_id: int) -> str:
     with m.uow.transaction() as session:
         return f'"{session.get(Case, case_id).version}"'
@@ -484,7 +500,7 @@ def build_call(m: Matrix, method: str, path: str, principal: str, obj: str) -> C
                                                                                        last_name="Newchild")}
                                                                        if obj == "-" else {"case_id": cid})}),
         ("GET", "/api/cases/{case_id}/referrals"): lambda: Call(f"/api/cases/{cid}/referrals"),
-        ("GET", "/api/referrals"): lambda: Call(path, query={"receipt": "CME-7KQ4-M2XD"}),
+        ("GET", "/api/referrals"): lambda: Call(path, query={"receipt": _receipt(m, w.case["A"])}),
         ("POST", "/api/cases/{case_id}/enquiries"): lambda: Call(f"/api/cases/{cid}/enquiries",
                                                                  {"kind": "letter", "letter_type": "first letter"}),
         ("GET", "/api/cases/{case_id}/enquiries"): lambda: Call(f"/api/cases/{cid}/enquiries"),
