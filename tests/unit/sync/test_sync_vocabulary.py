@@ -34,7 +34,7 @@ def test_enum_values_are_the_wire_strings() -> None:
     ]
     assert _values(OpStatus) == ["applied", "duplicate", "clash", "conflict_soft", "conflict_hard", "quarantined"]
     assert _values(QuarantineReason) == ["invalid", "unknown_kind", "out_of_scope", "case_closed", "unknown_case",
-                                         "server_error"]
+                                         "account_disabled", "server_error"]
 
 
 def test_members_compare_equal_to_their_strings() -> None:
