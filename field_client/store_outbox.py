@@ -59,7 +59,7 @@ class OutboxMixin(StoreCore):
         body = {"op_id": item.op_id, "case_id": item.case_id, "kind": item.kind, "op": item.op,
                 "created_at": item.created_at, "attempts": item.attempts, "last_error": item.last_error}
         blob = self._seal_json(body, _ad("outbox", item.seq, op_tag, case_tag), keys)
-        if keys is self._keys:
+        if keys is self._keys:  # re-keying (other keys) only builds rows; the caller writes them and recounts
             self._insert("outbox", (item.seq, op_tag, case_tag), blob)
         return item.seq, op_tag, case_tag, blob
 
