@@ -173,8 +173,9 @@ def test_ignored_auth(matrix, api_schema, method, path):
 
 
 def test_every_secured_operation_is_probed():
-    """The ignored-auth run covers every operation with `security`; only the public ones (sign-in, enrolment)
-    lack it."""
+    """The ignored-auth run covers every operation with `security`; only the public ones (sign-in, enrolment, a
+    device signing in again) lack it."""
     public = {op for op in SPEC_OPERATIONS if POLICY[op].kind == "public"}
     assert set(SECURED) == set(SPEC_OPERATIONS) - public
-    assert public == {("POST", "/api/auth/login"), ("POST", "/api/devices/enrol")}
+    assert public == {("POST", "/api/auth/login"), ("POST", "/api/devices/enrol"),
+                      ("POST", "/api/devices/{device_id}/renew")}
