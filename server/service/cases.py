@@ -109,14 +109,15 @@ def check_version(case: Case, if_match: int | None) -> None:
 
 def update_case(session: Session, actor: Actor, case_id: int, if_match: int | None, data: dict) -> dict:
     case = load_case(session, actor, case_id, Permission.UPDATE_CASE, for_update=True)
-    # The same authority as a field edit from a device: an officer changes what sync allows, and safeguarding
-    # and statutory fields change only by a supervisor (403 before 412: re-reading would not help).
-    require_field_authority(actor, data)
-    if actor.role == Role.OFFICER:
-        _check_like_a_field_edit(data)
     check_version(case, if_match)
     was_flagged = case.cp or case.cin
     fields = apply_changes(case, data, london_today())
+    # The same authority as a field edit from a device, judged on what would change (a field sent back unchanged
+    # is no edit): an officer changes what sync allows, checked by its value rules, and safeguarding and
+    # statutory fields change only by a supervisor. A refusal rolls the whole update back.
+    require_field_authority(actor, fields)
+    if actor.role == Role.OFFICER:
+        _check_like_a_field_edit({path: data[path] for path in fields})
     if "dob" in fields:  # an old case's child may be past the bounds now: only a changed DOB is judged
         _check_dob(case.dob)
     if fields:

@@ -388,3 +388,13 @@ def test_update_touching_every_field_names_as_many_as_fit_in_the_audit_detail():
     assert len(detail) <= DETAIL_MAX and detail.startswith("field_number_00,")
     named = detail.split(",")
     assert int(named[-1].removeprefix("+")) == 40 - (len(named) - 1)
+
+
+def test_officer_sending_a_protected_field_back_unchanged_is_no_edit_and_not_refused(client, accounts):
+    officer = accounts["officer"]
+    case = assigned_case(client, accounts)
+    resp = client.patch(f"/api/cases/{case['id']}", json={"dob": case["dob"], "cin": case["cin"],
+                                                          "contact_phone": "01632 960666"},
+                        headers={**officer.headers, "If-Match": f'"{case["version"]}"'})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["contact_phone"] == "01632 960666"
