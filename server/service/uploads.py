@@ -300,9 +300,11 @@ def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: 
     mine = session.scalar(select(Upload.id).where(
         Upload.owner_id == actor.user_id, Upload.sha256 == sha256, Upload.completed_at.is_not(None))
         .order_by(Upload.id).limit(1).with_for_update())
-    if mine is None:
-        raise InvalidInput("you have not uploaded a photo with this sha256; upload it first", field="sha256")
     blobs = blobs.within(session)
+    if mine is None:  # the supervisor's review item tells the two apart; the device is told neither
+        elsewhere = "; a photo with this sha256 was uploaded by someone else" if blobs.exists(sha256) else ""
+        raise InvalidInput(f"you have not uploaded a photo with this sha256{elsewhere}; upload it first",
+                           field="sha256")
     if not blobs.exists(sha256) or blobs.size(sha256) != size:
         raise InvalidInput("no stored photo has this sha256 and size; upload it first", field="sha256")
 
