@@ -17,8 +17,8 @@ class CaseHidden(NotFound):
     """404 from the per-object check: the actor may not see this case (it may not exist either). Answered like
     any 404, so existence is not revealed; the denial itself is audited (`record_denied`)."""
 
-    def __init__(self, case_id: int) -> None:
-        super().__init__(f"no case {case_id}")
+    def __init__(self, case_id: int, detail: str | None = None) -> None:
+        super().__init__(detail or f"no case {case_id}")
         self.case_id = case_id
 
 

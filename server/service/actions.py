@@ -9,7 +9,7 @@ from ..domain.access import Actor, Permission, require, sees_whole_register
 from ..domain.errors import Conflict, NotFound
 from ..domain.triggers import Trigger
 from . import audit
-from .access import may_see, open_assignment_case_ids
+from .access import CaseHidden, may_see, open_assignment_case_ids
 from .clock import utcnow
 from .views import action_view
 
@@ -27,7 +27,7 @@ def list_actions(session: Session, actor: Actor, *, case_id: int | None = None,
     stmt = select(Action).order_by(Action.id)
     if case_id is not None:
         if not may_see(session, actor, case_id):
-            raise NotFound(f"no case {case_id}")
+            raise CaseHidden(case_id)
         stmt = stmt.where(Action.case_id == case_id)
     elif not sees_whole_register(actor):
         stmt = stmt.where(Action.case_id.in_(open_assignment_case_ids(session, actor.user_id)))
@@ -44,9 +44,10 @@ def acknowledge(session: Session, actor: Actor, action_id: int, note: str | None
     require(actor, Permission.HANDLE_ACTIONS)
     action = session.get(Action, action_id)
     # An alert about no one case (a device enrolled) is for those who see the whole register.
-    if action is None or not (sees_whole_register(actor) if action.case_id is None
-                              else may_see(session, actor, action.case_id)):
+    if action is None or (action.case_id is None and not sees_whole_register(actor)):
         raise NotFound(f"no alert or task {action_id}")
+    if action.case_id is not None and not may_see(session, actor, action.case_id):
+        raise CaseHidden(action.case_id, f"no alert or task {action_id}")
     if action.acknowledged_at is not None:
         raise Conflict("already acknowledged", field="action_id")
     action.acknowledged_at = utcnow()

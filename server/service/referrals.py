@@ -13,7 +13,7 @@ from ..domain.lifecycle import CaseStatus
 from ..domain.triggers import triggers_for_situation
 from ..domain.vocabulary import Role, Situation
 from . import audit, changes
-from .access import load_case, may_see
+from .access import CaseHidden, load_case, may_see, record_denied
 from .actions import raise_triggers
 from .cases import new_case
 from .clock import utcnow
@@ -65,7 +65,10 @@ def find_by_receipt(session: Session, actor: Actor, receipt: str) -> list[dict]:
     not one the actor may see (an officer's caseload), so a receipt reveals no case to the wrong person."""
     require(actor, Permission.READ_CASE)
     row = session.scalar(select(Referral).where(Referral.receipt == receipt.strip().upper()))
-    if row is None or not may_see(session, actor, row.case_id):
+    if row is None:
+        return []
+    if not may_see(session, actor, row.case_id):  # answered like an unknown receipt, audited as denied
+        record_denied(session, actor, CaseHidden(row.case_id))
         return []
     audit.record(session, actor, "referral.find", row.case_id)
     return [referral_view(row)]

@@ -32,7 +32,7 @@ from ..domain.access import Actor, Permission
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..domain.vocabulary import Role
 from . import audit
-from .access import load_case, may_see
+from .access import CaseHidden, load_case, may_see
 from .clock import as_utc, utcnow
 from .uow import UnitOfWork
 from .upload_quota import check_quota, purge_unlinked
@@ -254,8 +254,10 @@ def link_photo(session: Session, actor: Actor, *, enquiry_id: int, sha256: str, 
 def open_photo(session: Session, actor: Actor, photo_id: int) -> PhotoFile:
     """A linked photo's details for whoever may see its case (404 for everyone else); the read is audited."""
     photo = session.get(Photo, photo_id)
-    if photo is None or not may_see(session, actor, photo.case_id):
+    if photo is None:
         raise NotFound(f"no photo {photo_id}")
+    if not may_see(session, actor, photo.case_id):  # answered as missing, audited as a denied read
+        raise CaseHidden(photo.case_id, f"no photo {photo_id}")
     audit.record(session, actor, "photo.read", photo.case_id, detail=f"photo:{photo.id}")
     return PhotoFile(photo.id, photo.case_id, photo.sha256, photo.size, photo.content_type)
 
