@@ -16,7 +16,7 @@ run: install
 	$(BIN)/cme-server demo
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.sync_bench
