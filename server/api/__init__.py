@@ -53,7 +53,7 @@ def init_api(app: Flask) -> Api:
         api.register_blueprint(module.blp)
     from . import uploads  # tus is headers and bytes, not JSON: a plain Flask blueprint, outside OpenAPI
     app.register_blueprint(uploads.bp)
-    from .context import screen_input
+    from .screening import screen_input
     app.before_request(screen_input)
     register_problem_handlers(app)
     return api

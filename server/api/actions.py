@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from ..domain.triggers import ActionCategory
 from ..service import actions
 from .case_schemas import choice, text
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("actions", __name__, url_prefix="/api/actions", description="Alerts and tasks")
 

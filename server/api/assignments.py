@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..service import assignments
 from .case_schemas import CaseAssignmentSchema, day, text
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("assignments", __name__, url_prefix="/api/assignments", description="Visits assigned to officers")
 

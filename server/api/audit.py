@@ -6,7 +6,8 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from ..service import audit
-from .context import BEARER, PagedBlueprint, run
+from .paging import PagedBlueprint
+from .requests import BEARER, run
 
 blp = PagedBlueprint("audit", __name__, url_prefix="/api/audit", description="Audit log")
 

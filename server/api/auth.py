@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from ..domain.errors import InvalidInput, Unauthenticated
 from ..service import security, users
-from .context import BEARER, bearer_token, run, run_public
+from .requests import BEARER, bearer_token, run, run_public
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in and out")
 

@@ -11,7 +11,7 @@ from ..domain.errors import InvalidInput
 from ..domain.school_age import compulsory_school_age
 from ..service import calendar
 from ..service.clock import today
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/calendar", description="The statutory calendar")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 from ..domain.lifecycle import CaseStatus, Closure, CloseReason, PlaceProblem, TransitionRequest
 from ..service import cases, lifecycle
 from .case_schemas import CaseQuerySchema, CaseSchema, CaseUpdateSchema, ChildFieldsSchema, TransitionSchema
-from .context import BEARER, IF_MATCH_PARAM, PagedBlueprint, etag_for, if_match_version, run
+from .etags import IF_MATCH_PARAM, etag_for, if_match_version
+from .paging import PagedBlueprint
+from .requests import BEARER, run
 
 blp = PagedBlueprint("cases", __name__, url_prefix="/api/cases",
                      description="The register of children missing education")

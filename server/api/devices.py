@@ -11,7 +11,7 @@ from sync.errors import check_protocol_version
 from sync.vocabulary import PROTOCOL_HEADER
 from ..domain.errors import Unauthenticated
 from ..service import devices
-from .context import BEARER, run, run_public
+from .requests import BEARER, run, run_public
 from .sync import PROTOCOL_PARAM
 
 blp = Blueprint("devices", __name__, url_prefix="/api/devices", description="Field devices")

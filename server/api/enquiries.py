@@ -13,7 +13,7 @@ from ..domain.vocabulary import EnquiryKind
 from ..service import enquiries
 from ..service.clock import utcnow
 from .case_schemas import AddressSchema, choice, instant, text
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("enquiries", __name__, url_prefix="/api/cases", description="Enquiries made on a case")
 

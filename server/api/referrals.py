@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from ..domain.vocabulary import ReferralRoute, ReferralSource, Situation
 from ..service import referrals
 from .case_schemas import ChildFieldsSchema, choice, instant, line, text
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("referrals", __name__, url_prefix="/api", description="Referrals to the CME team (§9)")
 

@@ -7,7 +7,7 @@ from marshmallow import validate as v
 from flask_smorest import Blueprint
 
 from ..service import review
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("review", __name__, url_prefix="/api/review", description="The supervisor's review queue")
 

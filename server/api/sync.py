@@ -8,7 +8,7 @@ from schemas.sync_messages import (CheckRequestSchema, CheckResponseSchema, Pull
                                    PullResponseSchema, PushRequestSchema, PushResponseSchema)
 from ..service import devices, pull, push
 from ..service.clock import utcnow
-from .context import BEARER, run_device
+from .requests import BEARER, run_device
 
 blp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Offline sync for field devices")
 

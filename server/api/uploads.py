@@ -26,7 +26,7 @@ from ..domain.access import Actor
 from ..domain.errors import DomainError, NotFound
 from ..service import uploads
 from ..service.uploads import BadRequest, UnsupportedMediaType, UploadState
-from .context import run_device, run_photo, uow
+from .requests import run_device, run_photo, uow
 
 bp = Blueprint("uploads", __name__)
 

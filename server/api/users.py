@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from ..domain.vocabulary import Role
 from ..service import users
 from .case_schemas import choice
-from .context import BEARER, run
+from .requests import BEARER, run
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users and roles")
 
