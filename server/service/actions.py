@@ -11,7 +11,7 @@ from ..domain.triggers import Trigger
 from . import audit
 from .access import CaseHidden, may_see, open_assignment_case_ids
 from .clock import utcnow
-from .views import action_view
+from .presenters import action_view
 
 
 def raise_triggers(session: Session, case: Case, triggers: list[Trigger]) -> None:

@@ -13,7 +13,7 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.vocabulary import Role
 from . import audit, changes
 from .clock import utcnow
-from .views import assignment_view
+from .presenters import assignment_view
 
 
 def _officer(session: Session, officer_id: int) -> User:

@@ -22,7 +22,7 @@ from .calendar import school_calendar
 from .case_fields import apply_changes
 from .clock import today as london_today
 from .clock import utcnow
-from .views import case_view
+from .presenters import case_view
 
 
 def build_view(session: Session, case: Case, cal: SchoolCalendar | None = None) -> dict:
@@ -133,4 +133,3 @@ def _check_like_a_field_edit(data: dict) -> None:
         problem = validate_value(path, value)
         if problem:
             raise InvalidInput(problem.message, field=problem.field)
-

@@ -15,7 +15,7 @@ from .access import load_case
 from .actions import raise_triggers
 from .clock import utcnow
 from .uploads import photo_view
-from .views import enquiry_view
+from .presenters import enquiry_view
 
 DETAIL_KEYS = ("notice_left", "person_spoken_to", "new_address", "result", "agency", "letter_type")
 

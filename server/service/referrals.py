@@ -17,7 +17,7 @@ from .access import CaseHidden, load_case, may_see, record_denied
 from .actions import raise_triggers
 from .cases import new_case
 from .clock import utcnow
-from .views import referral_view
+from .presenters import referral_view
 
 SAO_SITUATIONS = {Situation.REFUSED_PLACE_OR_TRANSITION.value, Situation.PLACE_NOT_TAKEN_UP.value}
 # Receipts: 8 symbols from an alphabet without look-alikes (no 0/O, 1/I/L), read out over the phone.

@@ -1,4 +1,4 @@
-"""Plain-dict views of stored objects, built inside the transaction (the API's schemas dump these)."""
+"""Presenters: plain-dict views of stored objects, built inside the transaction (the API's schemas dump these)."""
 from __future__ import annotations
 
 from datetime import date
