@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, redirect
 from werkzeug.routing import IntegerConverter
 
+from .adapters.blobs import blob_store_for
 from .adapters.db import default_sqlite_url, make_engine, make_session_factory
 from .api import init_api
 from .service.uow import UnitOfWork
@@ -41,7 +43,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Ids in paths fit a PostgreSQL bigint; anything larger is a plain 404, never a database error.
     app.url_map.converters["int"] = BoundedIntConverter
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["cme"] = {"engine": engine, "uow": UnitOfWork(make_session_factory(engine))}
+    sessions = make_session_factory(engine)
+    blobs = partial(blob_store_for, app)  # the store is made on first use, then kept in app.extensions
+    # The service layer finds the blob store through its session, never through Flask.
+    sessions.configure(info={"blobs": blobs})
+    app.extensions["cme"] = {"engine": engine, "uow": UnitOfWork(sessions), "blob_store": blobs}
     init_api(app)
 
     @app.get("/")

@@ -21,11 +21,10 @@ from werkzeug.http import http_date
 from sync.errors import check_protocol_version
 from sync.ops import MAX_PHOTO_BYTES
 from sync.vocabulary import PROTOCOL_HEADER
-from ..adapters.blobs import BlobStore, blob_store_for
 from ..domain.access import Actor
 from ..domain.errors import DomainError, NotFound
 from ..service import uploads
-from ..service.uploads import BadRequest, UnsupportedMediaType, UploadState
+from ..service.uploads import BadRequest, BlobStore, UnsupportedMediaType, UploadState
 from .requests import run_device, run_photo, uow
 
 bp = Blueprint("uploads", __name__)
@@ -200,4 +199,4 @@ def _whoami(_session: Any, actor: Actor) -> Actor:
 
 
 def _blobs() -> BlobStore:
-    return blob_store_for(current_app)
+    return current_app.extensions["cme"]["blob_store"]()  # wired by create_app

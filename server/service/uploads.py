@@ -228,7 +228,7 @@ def link_photo(session: Session, actor: Actor, *, enquiry_id: int, sha256: str, 
     """Attach a stored photo to an enquiry as evidence; the same op_id returns its first result.
 
     The caller records the case change (the push service bumps the version once per op). `blobs` defaults to
-    the current app's store.
+    the store wired into the session.
     """
     sha256 = sha256.lower() if isinstance(sha256, str) else ""
     if op_id is not None:
@@ -242,7 +242,7 @@ def link_photo(session: Session, actor: Actor, *, enquiry_id: int, sha256: str, 
         raise NotFound(f"no enquiry {enquiry_id}")
     case = load_case(session, actor, enquiry.case_id, Permission.RECORD_ENQUIRY)
     _check_link_fields(sha256, size, content_type, caption)
-    _check_possession(session, actor, blobs or _app_blobs(), sha256, size)
+    _check_possession(session, actor, blobs or session_blobs(session), sha256, size)
     photo = Photo(enquiry_id=enquiry.id, case_id=case.id, sha256=sha256, size=size, content_type=content_type,
                   caption=caption, op_id=op_id, linked_by=actor.user_id, linked_at=utcnow())
     session.add(photo)
@@ -345,9 +345,9 @@ def _state(upload: Upload) -> UploadState:
                        upload.completed_at is not None)
 
 
-def _app_blobs() -> BlobStore:
-    from flask import current_app  # only when the caller (the push service, in a request) passes no store
-
-    from ..adapters.blobs import blob_store_for
-
-    return blob_store_for(current_app)
+def session_blobs(session: Session) -> BlobStore:
+    """The blob store the application wired into its sessions (`create_app`), for callers that pass none."""
+    provider = session.info.get("blobs")
+    if provider is None:
+        raise RuntimeError("this session has no blob store: pass one, or open sessions from the app's factory")
+    return provider()
