@@ -72,6 +72,21 @@ class Case(Base):
     addresses: Mapped[list[AddressHistory]] = relationship(order_by="AddressHistory.id",
                                                            cascade="all, delete-orphan")
 
+    # The child rows, made for the case aggregate (server.domain.case.CaseRecord).
+    def new_carer(self, name: str) -> Carer:
+        return Carer(name=name)
+
+    def replace_carers(self, carers: list[Carer]) -> None:
+        self.carers = carers
+
+    def replace_siblings(self, siblings: list[dict]) -> None:
+        self.siblings = [Sibling(name=s["name"], dob=s.get("dob"), school=s.get("school")) for s in siblings]
+
+    def record_past_address(self, address: dict, to_date: date, source: str) -> None:
+        self.addresses.append(AddressHistory(line1=address["line1"], line2=address.get("line2"),
+                                             town=address.get("town"), postcode=address.get("postcode"),
+                                             to_date=to_date, source=source))
+
 
 class Carer(Base):
     __tablename__ = "carers"

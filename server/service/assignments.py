@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters.access_models import User
 from ..adapters.models import Assignment, Case
+from ..domain.case import is_closed
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.vocabulary import Role
@@ -43,7 +44,7 @@ def assign(session: Session, actor: Actor, case_id: int, officer_id: int, due: d
 
 def _new_assignment(session: Session, actor: Actor, case: Case, officer_id: int, due: date | None,
                     instructions: str | None) -> Assignment:
-    if case.status == "closed":
+    if is_closed(case):
         raise Conflict("the case is closed; reopen it before assigning a visit", field="case_id")
     _officer(session, officer_id)
     a = Assignment(case_id=case.id, officer_id=officer_id, assigned_by=actor.user_id, due=due,

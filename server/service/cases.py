@@ -19,7 +19,7 @@ from . import audit, changes
 from .access import load_case, open_assignment_case_ids
 from .actions import raise_triggers
 from .calendar import school_calendar
-from .case_fields import apply_changes
+from ..domain.case import edit as edit_case
 from .clock import today as london_today
 from .clock import utcnow
 from .presenters import case_view
@@ -46,7 +46,7 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
     session.flush()
     case.reference = f"CME-{now.year}-{case.id:05d}"
     # The first change names every field the case was created with, the constructor's three included.
-    fields = ["first_name", "last_name", "dob", *apply_changes(case, data, london_today())]
+    fields = ["first_name", "last_name", "dob", *edit_case(case, data, london_today())]
     changes.bump(session, case, actor, "created", fields)
     raise_triggers(session, case, triggers_for_safeguarding(False, case.cp or case.cin))
     return case
@@ -111,7 +111,7 @@ def update_case(session: Session, actor: Actor, case_id: int, if_match: int | No
     case = load_case(session, actor, case_id, Permission.UPDATE_CASE, for_update=True)
     check_version(case, if_match)
     was_flagged = case.cp or case.cin
-    fields = apply_changes(case, data, london_today())
+    fields = edit_case(case, data, london_today())
     # The same authority as a field edit from a device, judged on what would change (a field sent back unchanged
     # is no edit): an officer changes what sync allows, checked by its value rules, and safeguarding and
     # statutory fields change only by a supervisor. A refusal rolls the whole update back.
@@ -133,3 +133,4 @@ def _check_like_a_field_edit(data: dict) -> None:
         problem = validate_value(path, value)
         if problem:
             raise InvalidInput(problem.message, field=problem.field)
+

@@ -7,14 +7,14 @@ from sqlalchemy.orm import Session
 
 from ..adapters.models import Case, CaseChange
 from ..domain.access import Actor
+from ..domain.case import bump_version
 from .clock import utcnow
 from .uow import lock_change_log
 
 
 def bump(session: Session, case: Case, actor: Actor | None, kind: str, fields: Iterable[str] = ()) -> CaseChange:
     now = utcnow()
-    case.version += 1  # a new case starts at 0, so its first change is version 1
-    case.updated_at = now
+    bump_version(case, now)
     lock_change_log(session)
     change = CaseChange(case_id=case.id, version=case.version, at=now,
                         actor_id=actor.user_id if actor else None, kind=kind, fields=sorted(set(fields)))

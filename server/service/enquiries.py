@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters.models import Enquiry
 from ..adapters.upload_models import Photo
+from ..domain.case import is_closed
 from ..domain.access import Actor, Permission
 from ..domain.triggers import triggers_for_concern
 from . import audit, changes
@@ -29,7 +30,7 @@ def record_enquiry(session: Session, actor: Actor, case_id: int, data: dict, *, 
         outcome=data.get("outcome"), source=data.get("source"), notes=data.get("notes"),
         details={k: data[k] for k in DETAIL_KEYS if data.get(k) is not None},
         safeguarding_concern=bool(data.get("safeguarding_concern")),
-        flagged="after_closure" if case.status == "closed" else None)
+        flagged="after_closure" if is_closed(case) else None)
     session.add(enquiry)
     session.flush()
     changes.bump(session, case, actor, f"enquiry:{enquiry.kind}", ["enquiries"])

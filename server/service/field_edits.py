@@ -12,7 +12,7 @@ from sync.conflicts import classify_edit
 from sync.ops import Op
 from sync.vocabulary import OpKind, OpStatus
 from . import audit, changes
-from .case_fields import apply_changes, field_value
+from ..domain.case import edit as edit_case, field_value
 from .clock import today, utcnow
 
 
@@ -67,7 +67,7 @@ def apply_field_edit(session: Session, actor: Actor, op: Op, case: Case) -> dict
     changed = changed_paths_since(session, case, op.base_version, actor)
     decision = classify_edit(proposed, op.base_version, case.version,
                              {p: field_value(case, p) for p in changed})
-    written = apply_changes(case, dict(decision.apply), today()) if decision.apply else []
+    written = edit_case(case, dict(decision.apply), today()) if decision.apply else []
     if written:
         changes.bump(session, case, actor, "field_edit", written)
     if decision.status in (OpStatus.conflict_soft, OpStatus.conflict_hard):

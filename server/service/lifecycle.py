@@ -1,14 +1,13 @@
 """Moving a case through its lifecycle; the domain decides, this records and raises what it triggers."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..adapters.models import Assignment
 from ..domain.access import Actor, Permission
-from ..domain.lifecycle import CaseFacts, CaseStatus, TransitionRequest, check_transition
+from ..domain import case as case_aggregate
+from ..domain.lifecycle import TransitionRequest
 from . import audit, changes
 from .access import load_case
 from .actions import raise_triggers
@@ -30,24 +29,9 @@ def transition(session: Session, actor: Actor, case_id: int, if_match: int | Non
     case = load_case(session, actor, case_id, Permission.TRANSITION_CASE, for_update=True)
     if if_match is not None:
         check_version(case, if_match)
-    facts = CaseFacts(status=CaseStatus(case.status), dob=case.dob, cp=case.cp, cin=case.cin)
-    triggers = check_transition(facts, request, today())
-    previous = case.status
-    case.status = request.target.value
-    fields = ["status"]
-    if request.target == CaseStatus.CLOSED:
-        fields += _end_assignments(session, actor, case.id)
-        case.closed_at = utcnow()
-        case.close_reason = request.closure.reason.value
-        case.close_evidence = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                               for k, v in asdict(request.closure).items() if v is not None}
-        fields += ["closed_at", "close_reason"]
-    elif previous == CaseStatus.CLOSED.value:
-        case.closed_at = case.close_reason = case.close_evidence = None
-    if request.target == CaseStatus.TRANSFERRED_OUT:
-        case.transfer_destination = request.destination
-        fields.append("transfer_destination")
-    changes.bump(session, case, actor, f"status:{previous}->{case.status}", fields)
-    raise_triggers(session, case, triggers)
+    moved = case_aggregate.transition(case, request, today(), utcnow())
+    fields = moved.fields + (_end_assignments(session, actor, case.id) if moved.ends_assignments else [])
+    changes.bump(session, case, actor, moved.kind, fields)
+    raise_triggers(session, case, moved.triggers)
     audit.record(session, actor, "case.transition", case.id)
     return build_view(session, case)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ..adapters.models import Assignment, Case, Enquiry
 from ..adapters.storable import storable, storable_json
 from ..adapters.sync_models import ReviewItem
+from ..domain.case import is_closed
 from ..domain.access import Actor
 from ..domain.errors import DomainError, InvalidInput
 from sync.ops import Op, is_known_kind, validate_payload
@@ -65,7 +66,7 @@ def judge_and_apply(session: Session, actor: Actor, op: Op) -> dict:
     if not _assigned(session, actor.user_id, case.id):
         return keep(QuarantineReason.out_of_scope, "the case is no longer assigned to this officer",
                     NOT_IN_CASELOAD)
-    if case.status == "closed":
+    if is_closed(case):
         return keep(QuarantineReason.case_closed, "the case was closed before this arrived")
     savepoint = session.begin_nested()  # a refusal below undoes the op's effect, not the quarantine record
     try:

@@ -12,7 +12,7 @@ from sync.conflicts import same_value
 from sync.ops import Op
 from sync.vocabulary import OpKind, OpStatus, QuarantineReason
 from . import audit, changes
-from .case_fields import apply_changes, field_value
+from ..domain.case import edit as edit_case, field_value
 from .clock import today, utcnow
 from .enquiries import record_enquiry
 from .op_apply import enquiry_data
@@ -87,7 +87,7 @@ def _pick(session: Session, actor: Actor, item: ReviewItem, choices: dict[str, s
     if moved:
         raise Conflict(f"changed since this conflict was kept: {', '.join(moved)}; read the case again, then "
                        "edit it or reject this item", field="choices")
-    written = apply_changes(case, device_wins, today()) if device_wins else []
+    written = edit_case(case, device_wins, today()) if device_wins else []
     if written:
         changes.bump(session, case, actor, "review_pick", written)
     return chosen

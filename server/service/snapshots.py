@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..adapters.models import Assignment, Case, Enquiry
-from .case_fields import current_address
+from ..domain.case import current_address
 
 RECENT = 10
 
