@@ -26,7 +26,7 @@ class Device:
                                state.DEVICE_NAME: "bench", state.ENROLLED_AT: now,
                                state.OFFLINE_TTL: int(answer["offline_ttl_seconds"]),
                                state.LAST_CONTACT: now}.items():
-                self.store.set_state(key, value)
+                self.store.state.set(key, value)
         transport = Transport(base_url, answer["device_token"], session=requests.Session(), allow_insecure=True)
         self.engine = SyncEngine(self.store, transport)
 

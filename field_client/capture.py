@@ -46,21 +46,36 @@ def _moment(value: datetime | str | None, now: datetime) -> str:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def new_op_id() -> str:
+    """A client-made op id (sync principle 2): random, so two devices never make the same one."""
+    return str(uuid.uuid4())
+
+
+def _always_allowed() -> None:
+    pass
+
+
 class Capture:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    """Builds, judges and queues the officer's ops. `guard` runs before each capture (the engine's offline lock
+    raises DeviceLocked there); `new_op_id` makes op ids (tests that must know them in advance inject it)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *,
+                 guard: Callable[[], None] = _always_allowed, new_op_id: Callable[[], str] = new_op_id) -> None:
         self.store = store
         self.clock = clock
+        self._guard = guard
+        self._new_op_id = new_op_id
 
     # ---- shared ----------------------------------------------------------------------------------
     def _snapshot(self, case_id: int) -> dict[str, Any]:
-        snapshot = self.store.get(state.CASES, str(case_id)) if isinstance(case_id, int) else None
+        snapshot = self.store.records.get(state.CASES, str(case_id)) if isinstance(case_id, int) else None
         if snapshot is None:
             raise CaptureError(f"case {case_id} is not on this device")
         return snapshot
 
     def _build(self, kind: OpKind, case_id: int, payload: dict[str, Any], base_version: int | None = None) -> Op:
         payload = {key: _plain(value) for key, value in payload.items() if value is not None}
-        op = Op(op_id=str(uuid.uuid4()), kind=kind.value, case_id=case_id, device_time=self.clock().isoformat(),
+        op = Op(op_id=self._new_op_id(), kind=kind.value, case_id=case_id, device_time=self.clock().isoformat(),
                 payload=payload, base_version=base_version)
         problems = [f"{p.field}: {p.message}" for p in validate_payload(op)]
         problems += self._future_problems(payload, {p.split(":")[0] for p in problems})
@@ -86,13 +101,15 @@ class Capture:
         return found
 
     def _queue(self, op: Op) -> str:
-        self.store.enqueue(op.op_id, str(op.case_id), op.kind, op.to_wire())
+        self.store.outbox.add(op.op_id, str(op.case_id), op.kind, op.to_wire())
         return op.op_id
 
     # ---- capture ---------------------------------------------------------------------------------
     def record_visit(self, case_id: int, outcome: str, visited_at: datetime | str | None = None,
                      notes: str | None = None, notice_left: bool | None = None,
                      person_spoken_to: str | None = None, new_address: dict[str, Any] | None = None) -> str:
+        """Queue a record_home_visit op (and keep the visit, so photos can be attached); return the op id."""
+        self._guard()
         self._snapshot(case_id)
         when = _moment(visited_at, self.clock())
         op = self._build(OpKind.record_home_visit, case_id, {
@@ -100,12 +117,13 @@ class Capture:
             "person_spoken_to": person_spoken_to, "new_address": new_address})
         with self.store.transaction():
             self._queue(op)
-            self.store.put(state.VISITS, op.op_id, 1, {"case_id": case_id, "visited_at": when})
+            self.store.records.put(state.VISITS, op.op_id, 1, {"case_id": case_id, "visited_at": when})
         return op.op_id
 
     def record_address_check(self, case_id: int, source: str, result: str, notes: str | None = None,
                              new_address: dict[str, Any] | None = None,
                              checked_at: datetime | str | None = None) -> str:
+        self._guard()
         self._snapshot(case_id)
         op = self._build(OpKind.record_address_check, case_id, {
             "checked_at": _moment(checked_at, self.clock()), "source": source, "result": result,
@@ -113,11 +131,13 @@ class Capture:
         return self._queue(op)
 
     def propose_change(self, case_id: int, changes: dict[str, Any]) -> str:
+        self._guard()
         self._snapshot(case_id)
-        base = self.store.version_of(state.CASES, str(case_id))
+        base = self.store.records.version_of(state.CASES, str(case_id))
         return self._queue(self._build(OpKind.propose_case_change, case_id, {"changes": changes}, base))
 
     def acknowledge_assignment(self, case_id: int) -> str:
+        self._guard()
         assignment = self._snapshot(case_id).get("assignment") or {}
         op = self._build(OpKind.acknowledge_assignment, case_id, {"assignment_id": assignment.get("id")})
         return self._queue(op)
@@ -125,7 +145,8 @@ class Capture:
     def add_photo(self, visit_op_id: str, path_or_bytes: str | os.PathLike[str] | bytes, content_type: str,
                   caption: str | None = None) -> str:
         """Encrypt the photo into the store at once and queue its attach_photo op (sent after the upload)."""
-        visit = self.store.get(state.VISITS, visit_op_id) if isinstance(visit_op_id, str) and visit_op_id else None
+        self._guard()
+        visit = self.store.records.get(state.VISITS, visit_op_id) if isinstance(visit_op_id, str) and visit_op_id else None
         if visit is None:
             raise CaptureError(f"visit {visit_op_id} is not on this device")
         sha256, size = _measure(path_or_bytes)
@@ -134,7 +155,7 @@ class Capture:
             "caption": caption})
         with self.store.transaction():
             with _source(path_or_bytes) as data:
-                stored = self.store.put_photo(op.op_id, data)
+                stored = self.store.photos.put(op.op_id, data)
             if stored != sha256:
                 raise CaptureError("the photo file changed while it was being stored; try again")
             self._queue(op)

@@ -84,7 +84,7 @@ def _save_enrolment(store: Store, server: str, device_name: str, answer: dict[st
               state.OFFLINE_TTL: int(answer["offline_ttl_seconds"]), state.LAST_CONTACT: now}
     with store.transaction():
         for key, value in values.items():
-            store.set_state(key, value)
+            store.state.set(key, value)
 
 
 @cli.command()
@@ -170,7 +170,7 @@ def passphrase(env: Env) -> None:
         raise CliFailure(f"no store at {env.home}: enrol this device first (cme-field enrol)")
     store = env._store = Store.open(env.home, old)
     new = secret("CME_FIELD_NEW_PASSPHRASE", "New passphrase", confirm=True)
-    store.change_passphrase(old, new, kdf_n=env.kdf_n)
+    store.passphrase.change(old, new, kdf_n=env.kdf_n)
     click.echo("Passphrase changed; the store was re-encrypted under a new key.")
 
 
@@ -180,7 +180,7 @@ def passphrase(env: Env) -> None:
 def erase(env: Env, yes: bool) -> None:
     """Erase this device's store (cases, unsent work, photos, device token)."""
     store = env.store()
-    pending = len(store.pending())
+    pending = len(store.outbox.pending())
     warning = f" {pending} operation(s) not yet sent will be LOST." if pending else ""
     if not yes:
         click.confirm(f"Erase the store at {env.home}?{warning}", abort=True)

@@ -55,11 +55,11 @@ def visit(env: Env, case_id: int, outcome: str, visited_at: str | None, notes: s
     engine = env.engine()
     kinds = [content_type_for(path, content_type) for path in photo_paths]
     with engine.store.transaction():  # the visit and its photos, or nothing
-        op_id = engine.record_visit(
+        op_id = engine.capture.record_visit(
             case_id, outcome, visited_at=visited_at, notes=notes, notice_left=notice_left,
             person_spoken_to=person_spoken_to,
             new_address=address_option_values(new_line1, new_line2, new_town, new_postcode))
-        photo_ops = [engine.add_photo(op_id, path, kind, caption=caption) for path, kind in zip(photo_paths, kinds)]
+        photo_ops = [engine.capture.add_photo(op_id, path, kind, caption=caption) for path, kind in zip(photo_paths, kinds)]
     click.echo(f"Visit recorded: {op_id}")
     for photo_op in photo_ops:
         click.echo(f"Photo stored (encrypted): {photo_op}")
@@ -75,7 +75,7 @@ def visit(env: Env, case_id: int, outcome: str, visited_at: str | None, notes: s
 def address_check(env: Env, case_id: int, source: str, result: str, notes: str | None, new_line1: str | None,
                   new_line2: str | None, new_town: str | None, new_postcode: str | None) -> None:
     """Record an address check with a housing provider, council tax, the electoral register, ..."""
-    op_id = env.engine().record_address_check(
+    op_id = env.engine().capture.record_address_check(
         case_id, source, result, notes=notes,
         new_address=address_option_values(new_line1, new_line2, new_town, new_postcode))
     click.echo(f"Address check recorded: {op_id}")
@@ -89,7 +89,7 @@ def address_check(env: Env, case_id: int, source: str, result: str, notes: str |
 @click.pass_obj
 def photo(env: Env, visit_op_id: str, path: Path, content_type: str | None, caption: str | None) -> None:
     """Attach a photo to a visit recorded on this device (stored encrypted; delete your own copy)."""
-    op_id = env.engine().add_photo(visit_op_id, path, content_type_for(path, content_type), caption=caption)
+    op_id = env.engine().capture.add_photo(visit_op_id, path, content_type_for(path, content_type), caption=caption)
     click.echo(f"Photo stored (encrypted): {op_id}")
 
 
@@ -98,7 +98,7 @@ def photo(env: Env, visit_op_id: str, path: Path, content_type: str | None, capt
 @click.pass_obj
 def acknowledge(env: Env, case_id: int) -> None:
     """Acknowledge the assignment of a case to you."""
-    click.echo(f"Acknowledgement recorded: {env.engine().acknowledge_assignment(case_id)}")
+    click.echo(f"Acknowledgement recorded: {env.engine().capture.acknowledge_assignment(case_id)}")
 
 
 @click.command()
@@ -128,7 +128,7 @@ def change(env: Env, case_id: int, contact_phone: str | None, contact_email: str
         changes[f"carers.{path}"] = value
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
-    click.echo(f"Change proposed: {env.engine().propose_change(case_id, changes)}")
+    click.echo(f"Change proposed: {env.engine().capture.propose_change(case_id, changes)}")
 
 
 def register(group: click.Group) -> None:

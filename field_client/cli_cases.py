@@ -79,7 +79,7 @@ def show(env: Env, case_id: int) -> None:
         click.echo(shown(f"{label + ':':<16}{value}"))
     if case_id in engine.holdings.leaving():
         click.echo("This case has left your caseload; it will be removed once your work on it is sent.")
-    for item in engine.store.pending_for_case(str(case_id)):
+    for item in engine.store.outbox.for_case(str(case_id)):
         click.echo(shown(f"{'Not sent yet:':<16}{item.kind} {item.op_id} (recorded {item.created_at[:16]})"))
 
 

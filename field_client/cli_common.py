@@ -108,7 +108,7 @@ class Env:
         transport = None
         if online:
             # The URL was vetted (https, or http to loopback) at enrolment.
-            transport = Transport(store.get_state(state.SERVER_URL), store.get_state(state.DEVICE_TOKEN),
+            transport = Transport(store.state.get(state.SERVER_URL), store.state.get(state.DEVICE_TOKEN),
                                   session=make_session(), allow_insecure=True)
         return SyncEngine(store, transport)
 

@@ -25,14 +25,14 @@ def sign_in(env: Env, username: str) -> None:
 
     Cases held and work not yet sent are kept; run `cme-field sync` afterwards."""
     store = env.store()
-    device_id = store.get_state(state.DEVICE_ID)
+    device_id = store.state.get(state.DEVICE_ID)
     # The URL was vetted (https, or http to loopback) at enrolment; no token: the old one is what expired.
-    transport = Transport(store.get_state(state.SERVER_URL), session=cli_common.make_session(),
+    transport = Transport(store.state.get(state.SERVER_URL), session=cli_common.make_session(),
                           allow_insecure=True)
     password = secret("CME_FIELD_PASSWORD", "Server password")
     answer = _renew(store, transport, device_id, username, password)
     _save_sign_in(store, answer)
-    pending = len(store.pending())
+    pending = len(store.outbox.pending())
     click.echo(shown(f"Signed in again: device {device_id}. Work not yet sent: {pending} operation(s), kept. "
                      "Run `cme-field sync` to send it."))
 
@@ -50,7 +50,7 @@ def _renew(store: Store, transport: Transport, device_id: Any, username: str, pa
     if answer["device_id"] != device_id:
         raise CliFailure(f"the server signed in device {answer['device_id']}, not this device ({device_id}); "
                          "nothing was changed")
-    officer = store.get_state(state.OFFICER_ID)
+    officer = store.state.get(state.OFFICER_ID)
     if officer is not None and answer.get("officer_id") not in (None, officer):
         raise CliFailure("the server signed in another officer than the one this device holds cases for; "
                          "nothing was changed")
@@ -60,8 +60,8 @@ def _renew(store: Store, transport: Transport, device_id: Any, username: str, pa
 def _save_sign_in(store: Store, answer: dict[str, Any]) -> None:
     """The new token only: a locked device stays locked until `sync` has pulled the current caseload."""
     with store.transaction():
-        store.set_state(state.DEVICE_TOKEN, answer["device_token"])
-        store.set_state(state.OFFLINE_TTL, int(answer["offline_ttl_seconds"]))
+        store.state.set(state.DEVICE_TOKEN, answer["device_token"])
+        store.state.set(state.OFFLINE_TTL, int(answer["offline_ttl_seconds"]))
 
 
 def register(group: click.Group) -> None:

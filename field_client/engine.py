@@ -14,7 +14,7 @@ and the store is erased. A sync that succeeds records the contact time that the 
 from __future__ import annotations
 
 import contextlib
-
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,11 +24,12 @@ from typing import Any
 from marshmallow import ValidationError
 
 from field_client import photos, state
-from field_client.capture import Capture
+from field_client.capture import Capture, new_op_id
 from field_client.holdings import Holdings, parse_page
 from field_client.photos import PhotoUploader
 from field_client.status import device_status
 from field_client.store import OutboxItem, Store
+from field_client.sync_transport import SyncTransport
 from field_client.transport import TransportError
 from schemas import CheckResponseSchema, PushResponseSchema
 from sync.cursor import decode_cursor
@@ -74,14 +75,20 @@ def _short(exc: Exception) -> str:
 
 
 class SyncEngine:
-    def __init__(self, store: Store, transport: Any, clock: Callable[[], datetime] = state.local_now,
-                 sleep: Callable[[float], None] = time.sleep, *, push_batch: int = 100,
-                 pull_limit: int = DEFAULT_PULL_LIMIT, rng: Any = None) -> None:
+    """Sync, reading and the offline lock. Capture is `engine.capture` (`Capture`), refused while locked.
+
+    `transport` is None for an engine that only reads and captures; `new_op_id` is for tests that must know
+    op ids before a capture returns (a crash test's log)."""
+
+    def __init__(self, store: Store, transport: SyncTransport | None,
+                 clock: Callable[[], datetime] = state.local_now, sleep: Callable[[float], None] = time.sleep, *,
+                 push_batch: int = 100, pull_limit: int = DEFAULT_PULL_LIMIT, rng: random.Random | None = None,
+                 new_op_id: Callable[[], str] = new_op_id) -> None:
         self.store, self.transport, self.clock = store, transport, clock
         self.push_batch = max(1, min(push_batch, MAX_PUSH_OPS))
         self.pull_limit = pull_limit
         self.holdings = Holdings(store)
-        self.capture = Capture(store, clock)
+        self.capture = Capture(store, clock, guard=self.require_unlocked, new_op_id=new_op_id)
         self.uploader = PhotoUploader(store, transport, sleep, rng=rng) if transport is not None else None
         self.erased = False
 
@@ -89,8 +96,8 @@ class SyncEngine:
     def locked(self, now: datetime | None = None) -> bool:
         """True when the device has not reached the server within its offline TTL (or its clock went back)."""
         now = now or self.clock()
-        ttl = self.store.get_state(state.OFFLINE_TTL)
-        last = state.parse_time(self.store.get_state(state.LAST_CONTACT))
+        ttl = self.store.state.get(state.OFFLINE_TTL)
+        last = state.parse_time(self.store.state.get(state.LAST_CONTACT))
         if not isinstance(ttl, int) or last is None or now < last - CLOCK_SKEW:
             return True
         return (now - last).total_seconds() > ttl
@@ -110,28 +117,7 @@ class SyncEngine:
 
     def outbox(self) -> list[OutboxItem]:
         self.require_unlocked()
-        return self.store.pending()
-
-    def record_visit(self, *args: Any, **kwargs: Any) -> str:
-        """See `Capture.record_visit`; returns the op id."""
-        self.require_unlocked()
-        return self.capture.record_visit(*args, **kwargs)
-
-    def record_address_check(self, *args: Any, **kwargs: Any) -> str:
-        self.require_unlocked()
-        return self.capture.record_address_check(*args, **kwargs)
-
-    def add_photo(self, *args: Any, **kwargs: Any) -> str:
-        self.require_unlocked()
-        return self.capture.add_photo(*args, **kwargs)
-
-    def propose_change(self, case_id: int, changes: dict[str, Any]) -> str:
-        self.require_unlocked()
-        return self.capture.propose_change(case_id, changes)
-
-    def acknowledge_assignment(self, case_id: int) -> str:
-        self.require_unlocked()
-        return self.capture.acknowledge_assignment(case_id)
+        return self.store.outbox.pending()
 
     # ---- sync --------------------------------------------------------------------------------------
     def sync(self, progress: Progress | None = None) -> SyncReport:
@@ -149,9 +135,9 @@ class SyncEngine:
             raise
         now = state.utc_iso(self.clock())
         with self.store.transaction():
-            self.store.set_state(state.LAST_CONTACT, now)
-            self.store.set_state(state.LAST_SYNC_AT, now)
-        report.pending = len(self.store.pending())
+            self.store.state.set(state.LAST_CONTACT, now)
+            self.store.state.set(state.LAST_SYNC_AT, now)
+        report.pending = len(self.store.outbox.pending())
         report.leaving = len(self.holdings.leaving())
         return report
 
@@ -169,7 +155,7 @@ class SyncEngine:
 
     def _retire(self, report: SyncReport, progress: Progress | None) -> None:
         self._send_all(report, progress)
-        left = self.store.pending()
+        left = self.store.outbox.pending()
         if left:
             raise RetirementIncomplete(f"this device is retired but {len(left)} operation(s) are not sent yet; "
                                        "sync again when the connection is better")
@@ -188,7 +174,7 @@ class SyncEngine:
     # ---- push ----------------------------------------------------------------------------------------
     def _ready(self) -> list[OutboxItem]:
         uploads = photos.entries(self.store)
-        return [item for item in self.store.pending()
+        return [item for item in self.store.outbox.pending()
                 if item.kind != OpKind.attach_photo or uploads.get(item.op_id, {}).get("done")]
 
     def _push_ready(self, report: SyncReport, progress: Progress | None) -> None:
@@ -204,14 +190,14 @@ class SyncEngine:
             results = PushResponseSchema().load(answer)["results"]
         except (TransportError, ValidationError) as exc:
             for item in items:
-                self.store.record_attempt(item.op_id, _short(exc))
+                self.store.outbox.record_attempt(item.op_id, _short(exc))
             if isinstance(exc, ValidationError):
                 raise TransportError("the server's push answer is malformed", retryable=False) from None
             raise
         by_id = {result["op_id"]: result for result in results}
         answered = [item for item in items if item.op_id in by_id]
         with self.store.transaction():
-            self.store.acknowledge([item.op_id for item in answered])
+            self.store.outbox.acknowledge([item.op_id for item in answered])
             self._remember([(item, by_id[item.op_id]) for item in answered])
             for item in answered:
                 if item.kind == OpKind.attach_photo:
@@ -220,7 +206,7 @@ class SyncEngine:
             if item.op_id in by_id:
                 report.count(by_id[item.op_id]["status"])
             else:
-                self.store.record_attempt(item.op_id, "the server's answer had no result for this op")
+                self.store.outbox.record_attempt(item.op_id, "the server's answer had no result for this op")
 
     def _remember(self, answered: list[tuple[OutboxItem, dict[str, Any]]]) -> None:
         """Keep the verdicts a person must see (clash, conflicts, quarantines) for `status`, bounded."""
@@ -229,17 +215,17 @@ class SyncEngine:
                     "fields": sorted(result.get("hard_fields") or {}), "at": state.utc_iso(self.clock())}
                    for item, result in answered if result["status"] in NOTABLE]
         if notable:
-            kept = self.store.get_state(state.RESULTS, []) + notable
-            self.store.set_state(state.RESULTS, kept[-state.MAX_RESULTS:])
+            kept = self.store.state.get(state.RESULTS, []) + notable
+            self.store.state.set(state.RESULTS, kept[-state.MAX_RESULTS:])
 
     # ---- pull and check ------------------------------------------------------------------------------
     def _pull_all(self, report: SyncReport, progress: Progress | None) -> None:
-        cursor = self.store.get_state(state.CURSOR)
+        cursor = self.store.state.get(state.CURSOR)
         while True:
             page = parse_page(self.transport.pull(cursor, self.pull_limit))
             if page.resync:
                 self._resync(report, page.cursor)
-                cursor = self.store.get_state(state.CURSOR)
+                cursor = self.store.state.get(state.CURSOR)
                 continue
             stored, purged, kept = self.holdings.apply_page(page, state.utc_iso(self.clock()))
             report.cases_received += stored

@@ -52,21 +52,21 @@ class Holdings:
 
     # ---- reading ---------------------------------------------------------------------------------
     def get(self, case_id: int) -> dict[str, Any] | None:
-        return self.store.get(state.CASES, str(case_id))
+        return self.store.records.get(state.CASES, str(case_id))
 
     def version(self, case_id: int) -> int | None:
-        return self.store.version_of(state.CASES, str(case_id))
+        return self.store.records.version_of(state.CASES, str(case_id))
 
     def all(self) -> list[dict[str, Any]]:
-        return [data for _, _, data in self.store.list(state.CASES)]
+        return [data for _, _, data in self.store.records.list(state.CASES)]
 
     def leaving(self) -> list[int]:
-        return list(self.store.get_state(state.LEAVING, []))
+        return list(self.store.state.get(state.LEAVING, []))
 
     def digest(self) -> tuple[str, int]:
         """holdings_digest over the held cases that are in scope (leaving ones are not the server's business)."""
         leaving = set(self.leaving())
-        pairs = [(int(cid), ver) for cid, ver in self.store.ids_and_versions(state.CASES) if int(cid) not in leaving]
+        pairs = [(int(cid), ver) for cid, ver in self.store.records.ids_and_versions(state.CASES) if int(cid) not in leaving]
         return holdings_digest(pairs), len(pairs)
 
     # ---- writing ---------------------------------------------------------------------------------
@@ -76,22 +76,22 @@ class Holdings:
         with self.store.transaction():
             leaving = set(self.leaving())
             for snapshot in page.cases:
-                self.store.put(state.CASES, str(snapshot["id"]), snapshot["version"], snapshot)
+                self.store.records.put(state.CASES, str(snapshot["id"]), snapshot["version"], snapshot)
                 leaving.discard(snapshot["id"])
             for case_id in page.removed:
                 if self._purge_or_keep(case_id, leaving):
                     purged += 1
                 else:
                     kept += 1
-            self.store.set_state(state.LEAVING, sorted(leaving))
-            self.store.set_state(state.CURSOR, page.cursor)
-            self.store.set_state(state.LAST_PULL_AT, now_iso)
+            self.store.state.set(state.LEAVING, sorted(leaving))
+            self.store.state.set(state.CURSOR, page.cursor)
+            self.store.state.set(state.LAST_PULL_AT, now_iso)
             if page.offline_ttl_seconds:
-                self.store.set_state(state.OFFLINE_TTL, page.offline_ttl_seconds)
+                self.store.state.set(state.OFFLINE_TTL, page.offline_ttl_seconds)
         return len(page.cases), purged, kept
 
     def _purge_or_keep(self, case_id: int, leaving: set[int]) -> bool:
-        if self.store.pending_for_case(str(case_id)):
+        if self.store.outbox.for_case(str(case_id)):
             leaving.add(case_id)
             return False
         self._purge(case_id)
@@ -99,10 +99,10 @@ class Holdings:
         return True
 
     def _purge(self, case_id: int) -> None:
-        self.store.delete(state.CASES, str(case_id))
-        for visit_id, _, visit in self.store.list(state.VISITS):
+        self.store.records.delete(state.CASES, str(case_id))
+        for visit_id, _, visit in self.store.records.list(state.VISITS):
             if visit.get("case_id") == case_id:
-                self.store.delete(state.VISITS, visit_id)
+                self.store.records.delete(state.VISITS, visit_id)
 
     def purge_leaving(self) -> int:
         """Purge leaving cases whose ops have all been pushed; return how many went."""
@@ -110,18 +110,18 @@ class Holdings:
         with self.store.transaction():
             leaving = set(self.leaving())
             for case_id in sorted(leaving):
-                if not self.store.pending_for_case(str(case_id)):
+                if not self.store.outbox.for_case(str(case_id)):
                     self._purge(case_id)
                     leaving.discard(case_id)
                     purged += 1
-            self.store.set_state(state.LEAVING, sorted(leaving))
+            self.store.state.set(state.LEAVING, sorted(leaving))
         return purged
 
     def reset(self, cursor: str | None) -> None:
         """Resync: drop every held case with nothing pending (the rest become leaving) and reset the cursor."""
         with self.store.transaction():
             leaving = set(self.leaving())
-            for case_id, _ in self.store.ids_and_versions(state.CASES):
+            for case_id, _ in self.store.records.ids_and_versions(state.CASES):
                 self._purge_or_keep(int(case_id), leaving)
-            self.store.set_state(state.LEAVING, sorted(leaving))
-            self.store.set_state(state.CURSOR, cursor)
+            self.store.state.set(state.LEAVING, sorted(leaving))
+            self.store.state.set(state.CURSOR, cursor)

@@ -14,7 +14,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-from field_client.store_core import WeakPassphrase
+from field_client.store.errors import WeakPassphrase
 
 MIN_LENGTH = 12
 MIN_DISTINCT = 5

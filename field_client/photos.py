@@ -36,14 +36,14 @@ def upload_filename(photo_id: str, content_type: str) -> str:
 
 
 def register(store: Store, photo_id: str, sha256: str, size: int, content_type: str) -> None:
-    uploads = store.get_state(state.UPLOADS, {})
+    uploads = store.state.get(state.UPLOADS, {})
     uploads[photo_id] = {"sha256": sha256, "size": size, "content_type": content_type, "url": None,
                          "offset": 0, "done": False, "error": None, "attempts": 0}
-    store.set_state(state.UPLOADS, uploads)
+    store.state.set(state.UPLOADS, uploads)
 
 
 def entries(store: Store) -> dict[str, dict[str, Any]]:
-    return store.get_state(state.UPLOADS, {})
+    return store.state.get(state.UPLOADS, {})
 
 
 def is_done(store: Store, photo_id: str) -> bool:
@@ -56,15 +56,15 @@ def forget(store: Store, photo_id: str) -> None:
     with store.transaction():
         uploads = entries(store)
         if uploads.pop(photo_id, None) is not None:
-            store.set_state(state.UPLOADS, uploads)
-        store.delete_photo(photo_id)
+            store.state.set(state.UPLOADS, uploads)
+        store.photos.delete(photo_id)
 
 
 def _update(store: Store, photo_id: str, **changes: Any) -> None:
     uploads = entries(store)
     if photo_id in uploads:
         uploads[photo_id].update(changes)
-        store.set_state(state.UPLOADS, uploads)
+        store.state.set(state.UPLOADS, uploads)
 
 
 def next_chunk_size(current: int, sent: int, seconds: float, *, lowest: int = MIN_CHUNK,
@@ -158,7 +158,7 @@ class PhotoUploader:
         entry = entries(self.store)[photo_id]
 
         def chunks_from(offset: int) -> Any:
-            return self.sizer.pieces(self.store.iter_photo(photo_id, offset, _READ_PIECE))
+            return self.sizer.pieces(self.store.photos.stream(photo_id, offset, _READ_PIECE))
 
         def on_progress(url: str, offset: int) -> None:
             _update(self.store, photo_id, url=url, offset=offset)

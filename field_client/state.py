@@ -1,6 +1,6 @@
 """Names of what the field client keeps in its encrypted store, in one place.
 
-State keys (`Store.set_state` / `get_state`, each value sealed like every record):
+State keys (`store.state.set` / `store.state.get`, each value sealed like every record):
     server_url, device_id, device_token, officer_id, device_name, enrolled_at   set once by `enrol`
     offline_ttl_seconds   from enrolment and every pull page (the server governs it)
     last_contact          UTC ISO time of the last successful sync (the offline time-to-live counts from it)
@@ -11,7 +11,7 @@ State keys (`Store.set_state` / `get_state`, each value sealed like every record
     uploads               photo op id -> tus upload progress (see field_client.photos)
     results               the server's notable verdicts (clash, conflicts, quarantines), newest last, bounded
 
-Record tables (`Store.put` / `get` / `list`):
+Record tables (`store.records.put` / `get` / `list`):
     cases    str(case id) -> snapshot (schemas.CaseSnapshotSchema dump), version = case version
     visits   visit op id -> {"case_id", "visited_at"}, so a photo can be attached to a visit later
 """

@@ -13,7 +13,7 @@ from field_client.store import Store
 
 
 def device_status(store: Store, leaving: list[int], locked: bool, now: datetime) -> dict[str, Any]:
-    get = store.get_state
+    get = store.state.get
     last_pull = state.parse_time(get(state.LAST_PULL_AT))
     uploads = photos.entries(store)
     return {
@@ -22,8 +22,8 @@ def device_status(store: Store, leaving: list[int], locked: bool, now: datetime)
         "last_sync": get(state.LAST_SYNC_AT), "last_contact": get(state.LAST_CONTACT),
         "cursor_age_seconds": int((now - last_pull).total_seconds()) if last_pull else None,
         "offline_ttl_seconds": get(state.OFFLINE_TTL), "locked": locked,
-        "held_cases": len(store.ids_and_versions(state.CASES)), "leaving": leaving,
-        "pending_ops": len(store.pending()),
+        "held_cases": len(store.records.ids_and_versions(state.CASES)), "leaving": leaving,
+        "pending_ops": len(store.outbox.pending()),
         "pending_photos": sum(1 for entry in uploads.values() if not entry["done"]),
         "photo_errors": [entry["error"] for entry in uploads.values() if entry.get("error")],
         "results": get(state.RESULTS, []),

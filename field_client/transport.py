@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from field_client.http_errors import TransportError, error_for, redirect_error
+from field_client.sync_transport import ChunkSource, ProgressSink
 from sync.backoff import backoff_delays
 from sync.vocabulary import PROTOCOL_HEADER, PROTOCOL_VERSION
 
@@ -32,9 +33,6 @@ __all__ = ["Transport", "TransportError", "check_base_url", "error_for"]
 TUS_VERSION = "1.0.0"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
 _MAX_STALLS = 3
-
-ChunkSource = Callable[[int], Iterable[bytes]]
-ProgressSink = Callable[[str, int], None]
 
 
 def check_base_url(base_url: str, allow_insecure: bool = False) -> str:
@@ -57,7 +55,7 @@ def _is_loopback(host: str) -> bool:
 
 
 class Transport:
-    """The device's HTTP client. `sleep` and `rng` are injectable so tests run without waiting."""
+    """The device's HTTP client (a `SyncTransport`). `sleep` and `rng` are injectable so tests run without waiting."""
 
     def __init__(self, base_url: str, token: str | None = None, timeout: Any = DEFAULT_TIMEOUT, *,
                  session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,

@@ -88,7 +88,7 @@ class Device:
                   "with Store.open(os.environ['CME_FIELD_HOME'], os.environ['CME_FIELD_PASSPHRASE']) as store:\n"
                   "    engine = SyncEngine(store, None)\n"
                   "    for i in range(int(sys.argv[2])):\n"
-                  "        print(engine.record_visit(int(sys.argv[1]), 'no_answer', notes=f'visit {i}'))\n")
+                  "        print(engine.capture.record_visit(int(sys.argv[1]), 'no_answer', notes=f'visit {i}'))\n")
         done = subprocess.run([sys.executable, "-c", script, str(case_id), str(count)], cwd=ROOT, env=self.env(),
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr

@@ -26,7 +26,6 @@ import random
 import secrets
 import sys
 import time
-import types
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 if __name__ == "__main__":  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from field_client import capture, state  # noqa: E402
+from field_client import state  # noqa: E402
 from field_client.engine import SyncEngine  # noqa: E402
 from field_client.store import Store, StoreErased, WrongPassphrase  # noqa: E402
 from field_client.transport import Transport  # noqa: E402
@@ -56,29 +55,29 @@ def op_fp(op: dict[str, Any]) -> str:
 
 def _sql(store: Store, query: str) -> list[tuple[Any, ...]]:
     # For SQLite's own checks; ids are sealed, so listings go through the store.
-    return store._db().execute(query).fetchall()
+    return store.core.db().execute(query).fetchall()
 
 
 def observe(store: Store, deep: bool = True) -> dict[str, Any]:
     """Decrypt everything in the store (StoreTampered on any damage) and check what the store alone vouches for;
     `deep` adds SQLite's integrity_check (slow on a big store, so workers leave it to the test)."""
     problems: list[str] = []
-    outbox = store.pending()
-    for table in store.tables():
-        store.list(table)
-    kv = {key: store.get_state(key) for key in store.state_keys()}
-    shas = {pid: hashlib.sha256(store.read_photo(pid)).hexdigest() for pid in store.photo_ids()}
+    outbox = store.outbox.pending()
+    for table in store.records.tables():
+        store.records.list(table)
+    kv = {key: store.state.get(key) for key in store.state.keys()}
+    shas = {pid: hashlib.sha256(store.photos.read(pid)).hexdigest() for pid in store.photos.ids()}
     gen = kv.get(GEN_CURSOR)
-    records = store.list(GEN_TABLE)
+    records = store.records.list(GEN_TABLE)
     if any(version != gen or data["gen"] != gen for _, version, data in records):
         problems.append(f"records of generations {sorted({d['gen'] for _, _, d in records})} beside cursor {gen}")
     uploads = kv.get(state.UPLOADS, {})
     for item in outbox:
         if item.kind == "attach_photo" and (item.op_id not in shas or item.op_id not in uploads):
             problems.append(f"attach op {item.op_id} is pending but its photo or upload entry is gone")
-        if item.kind == "record_home_visit" and store.get(state.VISITS, item.op_id) is None:
+        if item.kind == "record_home_visit" and store.records.get(state.VISITS, item.op_id) is None:
             problems.append(f"visit op {item.op_id} is pending but its visit record is gone")
-    held = {int(case_id) for case_id, _ in store.ids_and_versions(state.CASES)}
+    held = {int(case_id) for case_id, _ in store.records.ids_and_versions(state.CASES)}
     if not set(kv.get(state.LEAVING, [])) <= held:
         problems.append("a case listed as leaving is not held")
     if kv.get(state.CURSOR) is not None:
@@ -306,12 +305,12 @@ class Worker:
         self.log("opened", obs=obs, passphrase=self.passes[0])
         if obs["problems"]:
             raise SystemExit("store problems on opening: " + "; ".join(obs["problems"]))
-        kinds = {item.op_id: item.kind for item in self.store.pending()}
+        kinds = {item.op_id: item.kind for item in self.store.outbox.pending()}
         self.pending = [op_id for op_id, _ in obs["outbox"] if kinds[op_id] == "record_address_check"]
-        uploads = self.store.get_state(state.UPLOADS, {})
+        uploads = self.store.state.get(state.UPLOADS, {})
         self.photos = {pid: sha for pid, sha in obs["photos"].items() if pid not in uploads and pid not in kinds}
         self.gen = obs["gen"][0] or 0
-        if self.store.get_state(state.DEVICE_TOKEN) is None:  # a create cut short before enrolment was saved
+        if self.store.state.get(state.DEVICE_TOKEN) is None:  # a create cut short before enrolment was saved
             self._enrol()
         self._engine()
 
@@ -327,7 +326,7 @@ class Worker:
             for key, value in {state.SERVER_URL: BASE, state.DEVICE_ID: 11, state.DEVICE_TOKEN: TOKEN,
                                state.OFFICER_ID: 5, state.OFFLINE_TTL: 10**7,
                                state.LAST_CONTACT: state.utc_iso(state.local_now())}.items():
-                self.store.set_state(key, value)
+                self.store.state.set(key, value)
 
     def _engine(self) -> None:
         log, rng = self.log, self.rng
@@ -350,9 +349,9 @@ class Worker:
         self.server.assign(*(make_case(i, child=child) for i in CASE_IDS))
         transport = Transport(BASE, TOKEN, session=self.server.session(), sleep=lambda _: None, attempts=2,
                               rng=random.Random(self.seed))
-        self.engine = SyncEngine(self.store, transport, sleep=lambda _: None, rng=random.Random(self.seed))
         self.next_ids: list[str] = []
-        capture.uuid = types.SimpleNamespace(uuid4=lambda: self.next_ids.pop())  # op ids known before the call
+        self.engine = SyncEngine(self.store, transport, sleep=lambda _: None, rng=random.Random(self.seed),
+                                 new_op_id=self.next_ids.pop)  # op ids known (and logged) before the call
 
     def run(self) -> None:
         actions = [(self.enqueue, 30), (self.acknowledge, 12), (self.generation, 18), (self.photo, 10),
@@ -374,7 +373,7 @@ class Worker:
         self.log("enq-begin", ids=ids, fps=[op_fp(op) for op in ops])
         with self.store.transaction():
             for op in ops:
-                self.store.enqueue(op["op_id"], str(op["case_id"]), op["kind"], op)
+                self.store.outbox.add(op["op_id"], str(op["case_id"]), op["kind"], op)
         self.log("enq-done", ids=ids)
         self.pending += ids
 
@@ -382,7 +381,7 @@ class Worker:
         ids = self.rng.sample(self.pending, min(len(self.pending), self.rng.randint(1, 3)))
         if ids:
             self.log("ack-begin", ids=ids)
-            self.store.acknowledge(ids)
+            self.store.outbox.acknowledge(ids)
             self.log("ack-done", ids=ids)
             self.pending = [i for i in self.pending if i not in ids]
 
@@ -390,12 +389,12 @@ class Worker:
         gen, count = self.gen + 1, self.rng.randint(1, 6)
         self.log("gen-begin", gen=gen, count=count)
         with self.store.transaction():
-            for record_id, _ in self.store.ids_and_versions(GEN_TABLE):
-                self.store.delete(GEN_TABLE, record_id)
+            for record_id, _ in self.store.records.ids_and_versions(GEN_TABLE):
+                self.store.records.delete(GEN_TABLE, record_id)
             for i in range(count):
                 pad = os.urandom(self.rng.randint(100, 20000)).hex()
-                self.store.put(GEN_TABLE, f"r{i}", gen, {"gen": gen, "i": i, "mark": MARK, "pad": pad})
-            self.store.set_state(GEN_CURSOR, gen)
+                self.store.records.put(GEN_TABLE, f"r{i}", gen, {"gen": gen, "i": i, "mark": MARK, "pad": pad})
+            self.store.state.set(GEN_CURSOR, gen)
         self.log("gen-done", gen=gen, count=count)
         self.gen = gen
 
@@ -403,7 +402,7 @@ class Worker:
         if len(self.photos) >= 3 and self.rng.random() < 0.5:
             pid = self.rng.choice(sorted(self.photos))
             self.log("photo-del-begin", id=pid)
-            self.store.delete_photo(pid)
+            self.store.photos.delete(pid)
             self.log("photo-del-done", id=pid)
             del self.photos[pid]
             return
@@ -412,7 +411,7 @@ class Worker:
         data = MARK.encode() + os.urandom(self.rng.randint(1 << 20, 3 << 20))
         sha = hashlib.sha256(data).hexdigest()
         self.log("photo-begin", id=pid, sha=sha)
-        if self.store.put_photo(pid, data) != sha:
+        if self.store.photos.put(pid, data) != sha:
             raise SystemExit("put_photo returned the wrong digest")
         self.log("photo-done", id=pid, sha=sha)
         self.photos[pid] = sha
@@ -420,7 +419,7 @@ class Worker:
     def passphrase(self) -> None:
         new = f"pp-{secrets.token_hex(6)}"
         self.log("pass-begin", new=new)
-        self.store.change_passphrase(self.passes[0], new)
+        self.store.passphrase.change(self.passes[0], new)
         self.log("pass-done", new=new)
         self.passes = [new]
 
@@ -434,22 +433,22 @@ class Worker:
         self._engine()
 
     def capture(self) -> None:
-        held = [int(cid) for cid, _ in self.store.ids_and_versions(state.CASES)]
-        leaving = set(self.store.get_state(state.LEAVING, []))
+        held = [int(cid) for cid, _ in self.store.records.ids_and_versions(state.CASES)]
+        leaving = set(self.store.state.get(state.LEAVING, []))
         held = [cid for cid in held if cid not in leaving]
         if not held:
             return
         visit = str(uuid.uuid4())
         self.next_ids.append(visit)
         self.log("cap-begin", id=visit)
-        self.engine.record_visit(self.rng.choice(held), outcome="no_answer", notes=f"{MARK} visit")
+        self.engine.capture.record_visit(self.rng.choice(held), outcome="no_answer", notes=f"{MARK} visit")
         self.log("cap-done", id=visit)
         if self.rng.random() < 0.5:
             data = MARK.encode() + os.urandom(self.rng.randint(1 << 20, 3 << 20))
             sha, photo_op = hashlib.sha256(data).hexdigest(), str(uuid.uuid4())
             self.next_ids.append(photo_op)
             self.log("cap-begin", id=photo_op, sha=sha)
-            self.engine.add_photo(visit, data, "image/jpeg")
+            self.engine.capture.add_photo(visit, data, "image/jpeg")
             self.log("cap-done", id=photo_op)
 
     def sync(self) -> None:
@@ -458,7 +457,7 @@ class Worker:
         self.log("sync-begin")
         self.engine.sync()
         self.log("sync-done")
-        kinds = {item.op_id: item.kind for item in self.store.pending()}
+        kinds = {item.op_id: item.kind for item in self.store.outbox.pending()}
         self.pending = [i for i in self.pending if i in kinds]
         self.server.assign(*(self.server.cases[i] for i in CASE_IDS if i not in self.server.scope))
 

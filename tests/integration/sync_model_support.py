@@ -180,14 +180,14 @@ class Device:
                                state.DEVICE_NAME: f"tablet {self.slot}", state.ENROLLED_AT: now,
                                state.OFFLINE_TTL: int(answer["offline_ttl_seconds"]),
                                state.LAST_CONTACT: now}.items():
-                self.store.set_state(key, value)
+                self.store.state.set(key, value)
         self.device_id = answer["device_id"]
         self.revoked_on_server = False
         self._make_engine()
 
     def _make_engine(self) -> None:
         assert self.store is not None
-        transport = Transport(BASE, self.store.get_state(state.DEVICE_TOKEN), session=self.session(),
+        transport = Transport(BASE, self.store.state.get(state.DEVICE_TOKEN), session=self.session(),
                               sleep=lambda _: None, rng=random.Random(self.rng.random()))
         self.engine = SyncEngine(self.store, transport, sleep=lambda _: None, push_batch=self.push_batch,
                                  pull_limit=self.pull_limit, rng=random.Random(self.rng.random()))
@@ -212,31 +212,31 @@ class Device:
         if self.erased:
             return set()
         assert self.store is not None
-        return {item.op_id for item in self.store.pending()}
+        return {item.op_id for item in self.store.outbox.pending()}
 
     def holdings(self) -> dict[int, int]:
         if self.erased:
             return {}
         assert self.store is not None
-        return {int(cid): ver for cid, ver in self.store.ids_and_versions(state.CASES)}
+        return {int(cid): ver for cid, ver in self.store.records.ids_and_versions(state.CASES)}
 
     def snapshots(self) -> dict[int, dict]:
         if self.erased:
             return {}
-        return {int(cid): data for cid, _, data in self.store.list(state.CASES)}
+        return {int(cid): data for cid, _, data in self.store.records.list(state.CASES)}
 
     def verdicts(self) -> list[dict]:
         """The notable verdicts the device kept for its officer (clash, conflicts, quarantines)."""
-        return [] if self.erased else self.store.get_state(state.RESULTS, [])
+        return [] if self.erased else self.store.state.get(state.RESULTS, [])
 
     def visits(self) -> list[str]:
         """Visit op ids recorded on this device that a photo can still be attached to."""
-        return [] if self.erased else [visit_id for visit_id, _, _ in self.store.list(state.VISITS)]
+        return [] if self.erased else [visit_id for visit_id, _, _ in self.store.records.list(state.VISITS)]
 
     def uploads_done(self) -> set[str]:
         if self.erased:
             return set()
-        return {pid for pid, entry in self.store.get_state(state.UPLOADS, {}).items() if entry.get("done")}
+        return {pid for pid, entry in self.store.state.get(state.UPLOADS, {}).items() if entry.get("done")}
 
     def leaving(self) -> list[int]:
         return [] if self.erased else self.engine.holdings.leaving()

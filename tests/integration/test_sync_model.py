@@ -266,7 +266,7 @@ class SyncModel(RuleBasedStateMachine):
         device = data.draw(st.sampled_from([d for d in self._live() if d.holdings()]), label="device")
         case_id = self._held_case(device, data)
         self._capture(device, "record_home_visit", case_id,
-                      lambda: device.engine.record_visit(case_id, outcome, notice_left=outcome == "no_answer"))
+                      lambda: device.engine.capture.record_visit(case_id, outcome, notice_left=outcome == "no_answer"))
 
     @precondition(lambda self: any(d.holdings() for d in self._live()))
     @rule(data=st.data(), result=st.sampled_from(("confirmed_at_address", "no_record")))
@@ -274,7 +274,7 @@ class SyncModel(RuleBasedStateMachine):
         device = data.draw(st.sampled_from([d for d in self._live() if d.holdings()]), label="device")
         case_id = self._held_case(device, data)
         self._capture(device, "record_address_check", case_id,
-                      lambda: device.engine.record_address_check(case_id, "council_tax", result))
+                      lambda: device.engine.capture.record_address_check(case_id, "council_tax", result))
 
     @precondition(lambda self: any(d.holdings() for d in self._live()))
     @rule(data=st.data())
@@ -282,7 +282,7 @@ class SyncModel(RuleBasedStateMachine):
         device = data.draw(st.sampled_from([d for d in self._live() if d.holdings()]), label="device")
         case_id = self._held_case(device, data)
         self._capture(device, "acknowledge_assignment", case_id,
-                      lambda: device.engine.acknowledge_assignment(case_id))
+                      lambda: device.engine.capture.acknowledge_assignment(case_id))
 
     @precondition(lambda self: any(d.holdings() for d in self._live()))
     @rule(data=st.data(), fields=st.sets(st.sampled_from(FIELDS), min_size=1, max_size=2),
@@ -295,7 +295,7 @@ class SyncModel(RuleBasedStateMachine):
             path = f"carers.{self.carer_of[case_id]}.phone" if name == "carer_phone" else name
             changes[path] = _value(name, index)
         base = device.holdings()[case_id]
-        self._capture(device, "propose_case_change", case_id, lambda: device.engine.propose_change(case_id, changes),
+        self._capture(device, "propose_case_change", case_id, lambda: device.engine.capture.propose_change(case_id, changes),
                       changes=changes, base_version=base)
 
     @precondition(lambda self: any(d.holdings() for d in self._live()))
@@ -309,7 +309,7 @@ class SyncModel(RuleBasedStateMachine):
         path = f"carers.{self.carer_of[case_id]}.phone" if device_field == "carer_phone" else device_field
         changes = {path: _value(device_field, device_index)}
         base = device.holdings()[case_id]
-        self._capture(device, "propose_case_change", case_id, lambda: device.engine.propose_change(case_id, changes),
+        self._capture(device, "propose_case_change", case_id, lambda: device.engine.capture.propose_change(case_id, changes),
                       changes=changes, base_version=base)
         self.supervisor_edits(self.cases.index(case_id), supervisor_field, supervisor_index, stale=False)
 
@@ -319,8 +319,8 @@ class SyncModel(RuleBasedStateMachine):
         device = data.draw(st.sampled_from([d for d in self._live() if d.visits()]), label="device")
         visit = data.draw(st.sampled_from(device.visits()), label="visit")
         content = self.rng.randbytes(size)
-        case_id = device.store.get("visits", visit)["case_id"]
-        self._capture(device, "attach_photo", case_id, lambda: device.engine.add_photo(visit, content, "image/jpeg"))
+        case_id = device.store.records.get("visits", visit)["case_id"]
+        self._capture(device, "attach_photo", case_id, lambda: device.engine.capture.add_photo(visit, content, "image/jpeg"))
 
     # ---- rules: the supervisor ------------------------------------------------------------------------------
     @rule(case=st.integers(0, N_CASES - 1), field=st.sampled_from(FIELDS), index=st.integers(0, 5),

@@ -38,7 +38,7 @@ def enrol_store(store: Store, clock: Clock, ttl: int = 3600) -> None:
     for key, value in {state.SERVER_URL: BASE, state.DEVICE_ID: 11, state.DEVICE_TOKEN: TOKEN,
                        state.OFFICER_ID: 5, state.DEVICE_NAME: "test tablet", state.OFFLINE_TTL: ttl,
                        state.LAST_CONTACT: state.utc_iso(clock())}.items():
-        store.set_state(key, value)
+        store.state.set(key, value)
 
 
 def make_transport(server: FakeServer, sleeps: list[float] | None = None, attempts: int = 4) -> Transport:

@@ -19,8 +19,8 @@ SHA = hashlib.sha256(PHOTO).hexdigest()
 def visit_with_photo(engine, server, data: bytes = PHOTO) -> tuple[str, str]:
     server.assign(make_case(1))
     engine.sync()
-    visit = engine.record_visit(1, outcome="no_answer", notice_left=True)
-    return visit, engine.add_photo(visit, data, "image/jpeg", caption="Notice left at door")
+    visit = engine.capture.record_visit(1, outcome="no_answer", notice_left=True)
+    return visit, engine.capture.add_photo(visit, data, "image/jpeg", caption="Notice left at door")
 
 
 def test_photo_is_encrypted_in_the_store_and_linked_after_upload(engine, server, store, tmp_path):
@@ -32,8 +32,8 @@ def test_photo_is_encrypted_in_the_store_and_linked_after_upload(engine, server,
     assert server.photos[SHA] == PHOTO
     upload = next(iter(server.uploads.values()))
     assert upload["meta"] == {"sha256": SHA, "content_type": "image/jpeg", "filename": f"{photo_op}.jpg"}
-    assert store.pending() == [] and photos.entries(store) == {}
-    assert store.ids_and_versions(state.CASES)  # the case is still held
+    assert store.outbox.pending() == [] and photos.entries(store) == {}
+    assert store.records.ids_and_versions(state.CASES)  # the case is still held
     assert not _has_photo(store, photo_op)  # the server has it: the device copy is gone
 
 
@@ -43,7 +43,7 @@ def test_record_ops_go_first_and_attach_waits_for_its_upload(engine, server, sto
     report = engine.sync()
     assert server.apply_counts[visit] == 1  # the visit got through although the photo could not
     assert report.photos_failed == 1
-    assert [item.op_id for item in store.pending()] == [photo_op]
+    assert [item.op_id for item in store.outbox.pending()] == [photo_op]
     assert photo_op not in server.applied
 
 
@@ -70,14 +70,14 @@ def test_interrupted_upload_resumes_on_the_next_sync(engine, server, store):
     assert report.photos_uploaded == 1 and server.photos[SHA] == PHOTO
     assert server.calls.count("POST /api/uploads") == 1  # resumed, not restarted
     assert server.patch_bytes == len(PHOTO)
-    assert store.pending() == []
+    assert store.outbox.pending() == []
 
 
 def test_expired_upload_starts_again(engine, server, store):
     _, photo_op = visit_with_photo(engine, server)
     uploads = photos.entries(store)
     uploads[photo_op].update(url=f"{BASE}/api/uploads/gone", offset=1024)
-    store.set_state(state.UPLOADS, uploads)
+    store.state.set(state.UPLOADS, uploads)
     report = engine.sync()
     assert report.photos_uploaded == 1 and server.photos[SHA] == PHOTO
     assert server.calls.count("POST /api/uploads") == 1
@@ -95,7 +95,7 @@ def test_upload_rejected_by_the_server_is_recorded_and_restarted_next_time(engin
 
 def _has_photo(store, photo_id: str) -> bool:
     try:
-        store.photo_size(photo_id)
+        store.photos.size(photo_id)
     except Exception:
         return False
     return True

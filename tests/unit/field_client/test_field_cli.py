@@ -64,7 +64,7 @@ def value_of(output: str, label: str) -> str:
 
 def set_last_contact(home: Path, when: datetime) -> None:
     with Store.open(home, PASS) as store:
-        store.set_state(state.LAST_CONTACT, state.utc_iso(when))
+        store.state.set(state.LAST_CONTACT, state.utc_iso(when))
 
 
 def test_the_officers_journey(enrolled, home, tmp_path):

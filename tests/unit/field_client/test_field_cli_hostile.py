@@ -76,7 +76,7 @@ def test_sync_answered_with_a_307_exits_1_and_sends_nothing_elsewhere(enrolled, 
     target, elsewhere = redirecting
     assert run("visit", "1", "--outcome", "no_answer", "--notes", "family moved abroad").exit_code == 0
     with Store.open(home, PASS) as store:
-        store.set_state(state.SERVER_URL, target.url)  # as if the server (or a proxy) started redirecting
+        store.state.set(state.SERVER_URL, target.url)  # as if the server (or a proxy) started redirecting
     result = run("sync")
     assert_one_line_error(result, 1, "redirecting to 127.0.0.1")
     assert elsewhere.hits == [] and len(target.hits) == 1

@@ -12,7 +12,7 @@ from tests.unit.field_client.test_field_cli import (  # noqa: F401
 
 def _token(home) -> str:
     with Store.open(home, PASS) as store:
-        return store.get_state(state.DEVICE_TOKEN)
+        return store.state.get(state.DEVICE_TOKEN)
 
 
 def test_expired_token_sync_says_to_sign_in_and_keeps_the_outbox(enrolled, home):  # noqa: F811

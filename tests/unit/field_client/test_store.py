@@ -20,6 +20,7 @@ from field_client.store import (
     StoreErased,
     StoreError,
     StoreExists,
+    StoreHooks,
     StoreNotFound,
     StoreDamaged,
     StoreTampered,
@@ -72,60 +73,60 @@ def disk_bytes(store_dir: Path) -> bytes:
 # ---- records ------------------------------------------------------------------------------------
 
 def test_records_round_trip_and_survive_reopen(store: Store, store_dir: Path) -> None:
-    store.put("cases", "42", 3, CHILD)
-    store.put("cases", "7", 1, CARER)
-    store.put("carers", "c-1", 1, CARER)
-    assert store.get("cases", "42") == CHILD
-    assert store.get("cases", "missing") is None
-    assert store.version_of("cases", "42") == 3
-    assert store.version_of("cases", "missing") is None
+    store.records.put("cases", "42", 3, CHILD)
+    store.records.put("cases", "7", 1, CARER)
+    store.records.put("carers", "c-1", 1, CARER)
+    assert store.records.get("cases", "42") == CHILD
+    assert store.records.get("cases", "missing") is None
+    assert store.records.version_of("cases", "42") == 3
+    assert store.records.version_of("cases", "missing") is None
     store.close()
     with Store.open(store_dir, PASS) as again:
-        assert again.list("cases") == [("42", 3, CHILD), ("7", 1, CARER)]
-        assert again.ids_and_versions("cases") == [("42", 3), ("7", 1)]
-        assert again.ids_and_versions("carers") == [("c-1", 1)]
+        assert again.records.list("cases") == [("42", 3, CHILD), ("7", 1, CARER)]
+        assert again.records.ids_and_versions("cases") == [("42", 3), ("7", 1)]
+        assert again.records.ids_and_versions("carers") == [("c-1", 1)]
 
 
 def test_put_replaces_and_delete_removes(store: Store) -> None:
-    store.put("cases", "42", 1, {"v": 1})
-    store.put("cases", "42", 2, {"v": 2})
-    assert (store.version_of("cases", "42"), store.get("cases", "42")) == (2, {"v": 2})
-    store.delete("cases", "42")
-    store.delete("cases", "42")  # deleting what is gone is not an error
-    assert store.get("cases", "42") is None and store.list("cases") == []
+    store.records.put("cases", "42", 1, {"v": 1})
+    store.records.put("cases", "42", 2, {"v": 2})
+    assert (store.records.version_of("cases", "42"), store.records.get("cases", "42")) == (2, {"v": 2})
+    store.records.delete("cases", "42")
+    store.records.delete("cases", "42")  # deleting what is gone is not an error
+    assert store.records.get("cases", "42") is None and store.records.list("cases") == []
 
 
 def test_bad_arguments_are_refused(store: Store) -> None:
     with pytest.raises(TypeError):
-        store.put("cases", "1", 1, ["not", "a", "dict"])  # type: ignore[arg-type]
+        store.records.put("cases", "1", 1, ["not", "a", "dict"])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        store.put("cases", "", 1, {})
+        store.records.put("cases", "", 1, {})
     with pytest.raises(ValueError):
-        store.put("cases", "1", "2", {})  # type: ignore[arg-type]
+        store.records.put("cases", "1", "2", {})  # type: ignore[arg-type]
 
 
 # ---- outbox -------------------------------------------------------------------------------------
 
 def test_outbox_keeps_enqueue_order_and_acknowledge_removes(store: Store, store_dir: Path) -> None:
     for n, case in [(3, "42"), (1, "7"), (2, "42")]:
-        store.enqueue(f"op-{n}", case, "record_visit", {"n": n})
-    store.enqueue("op-0", None, "attach_photo", {"n": 0})
-    assert [i.op_id for i in store.pending()] == ["op-3", "op-1", "op-2", "op-0"]
-    assert [i.op_id for i in store.pending(limit=2)] == ["op-3", "op-1"]
-    assert [i.op for i in store.pending_for_case("42")] == [{"n": 3}, {"n": 2}]
-    store.acknowledge(["op-3", "op-2", "never-queued"])
+        store.outbox.add(f"op-{n}", case, "record_visit", {"n": n})
+    store.outbox.add("op-0", None, "attach_photo", {"n": 0})
+    assert [i.op_id for i in store.outbox.pending()] == ["op-3", "op-1", "op-2", "op-0"]
+    assert [i.op_id for i in store.outbox.pending(limit=2)] == ["op-3", "op-1"]
+    assert [i.op for i in store.outbox.for_case("42")] == [{"n": 3}, {"n": 2}]
+    store.outbox.acknowledge(["op-3", "op-2", "never-queued"])
     store.close()
     with Store.open(store_dir, PASS) as again:
-        items = again.pending()
+        items = again.outbox.pending()
         assert [(i.op_id, i.case_id, i.kind) for i in items] == [("op-1", "7", "record_visit"),
                                                                  ("op-0", None, "attach_photo")]
         assert items[0].created_at.endswith("+00:00")
 
 
 def test_enqueue_same_op_twice_is_a_no_op(store: Store) -> None:
-    store.enqueue("op-1", "42", "record_visit", {"a": 1, "b": [1, 2]})
-    store.enqueue("op-1", "42", "record_visit", {"b": [1, 2], "a": 1})
-    assert len(store.pending()) == 1
+    store.outbox.add("op-1", "42", "record_visit", {"a": 1, "b": [1, 2]})
+    store.outbox.add("op-1", "42", "record_visit", {"b": [1, 2], "a": 1})
+    assert len(store.outbox.pending()) == 1
 
 
 @pytest.mark.parametrize("case_id, kind, op", [("42", "record_visit", {"a": 2}),
@@ -133,78 +134,78 @@ def test_enqueue_same_op_twice_is_a_no_op(store: Store) -> None:
                                                ("42", "address_check", {"a": 1}),
                                                ("42", "record_visit", {"a": True})])
 def test_enqueue_same_op_id_with_other_content_is_a_clash(store: Store, case_id: str, kind: str, op: dict) -> None:
-    store.enqueue("op-1", "42", "record_visit", {"a": 1})
+    store.outbox.add("op-1", "42", "record_visit", {"a": 1})
     with pytest.raises(StoreError, match="op-1 is already queued with different content"):
-        store.enqueue("op-1", case_id, kind, op)
-    assert [i.op for i in store.pending()] == [{"a": 1}]
+        store.outbox.add("op-1", case_id, kind, op)
+    assert [i.op for i in store.outbox.pending()] == [{"a": 1}]
 
 
 def test_record_attempt_counts_and_keeps_the_error(store: Store) -> None:
-    store.enqueue("op-1", "42", "record_visit", {})
-    store.record_attempt("op-1", "timeout")
-    store.record_attempt("op-1", None)
-    store.record_attempt("op-1", "http-503")
-    item = store.pending()[0]
+    store.outbox.add("op-1", "42", "record_visit", {})
+    store.outbox.record_attempt("op-1", "timeout")
+    store.outbox.record_attempt("op-1", None)
+    store.outbox.record_attempt("op-1", "http-503")
+    item = store.outbox.pending()[0]
     assert (item.attempts, item.last_error) == (3, "http-503")
 
 
 def test_acknowledge_refuses_a_bare_string(store: Store) -> None:
-    store.enqueue("op-1", "42", "record_visit", {})
+    store.outbox.add("op-1", "42", "record_visit", {})
     with pytest.raises(TypeError):
-        store.acknowledge("op-1")
-    assert len(store.pending()) == 1
+        store.outbox.acknowledge("op-1")
+    assert len(store.outbox.pending()) == 1
 
 
 # ---- transactions -------------------------------------------------------------------------------
 
 def test_transaction_rolls_back_everything_on_exception(store: Store, store_dir: Path) -> None:
-    store.put("cases", "1", 1, {"before": True})
+    store.records.put("cases", "1", 1, {"before": True})
     with pytest.raises(RuntimeError):
         with store.transaction():
-            store.put("cases", "2", 1, CHILD)
-            store.delete("cases", "1")
-            store.set_state("cursor", "page-9")
-            store.enqueue("op-1", "2", "record_visit", {})
-            store.put_photo("ph-1", b"x" * 5000)
+            store.records.put("cases", "2", 1, CHILD)
+            store.records.delete("cases", "1")
+            store.state.set("cursor", "page-9")
+            store.outbox.add("op-1", "2", "record_visit", {})
+            store.photos.put("ph-1", b"x" * 5000)
             raise RuntimeError("crash mid-page")
     store.close()
     with Store.open(store_dir, PASS) as again:
-        assert again.ids_and_versions("cases") == [("1", 1)]
-        assert again.get_state("cursor") is None
-        assert again.pending() == []
+        assert again.records.ids_and_versions("cases") == [("1", 1)]
+        assert again.state.get("cursor") is None
+        assert again.outbox.pending() == []
         with pytest.raises(PhotoNotFound):
-            again.photo_size("ph-1")
+            again.photos.size("ph-1")
 
 
 def test_transaction_commits_page_and_cursor_together(store: Store, store_dir: Path) -> None:
     with store.transaction():
-        store.put("cases", "1", 1, {"a": 1})
-        store.put("cases", "2", 1, {"a": 2})
-        store.set_state("cursor", 17)
+        store.records.put("cases", "1", 1, {"a": 1})
+        store.records.put("cases", "2", 1, {"a": 2})
+        store.state.set("cursor", 17)
     store.close()
     with Store.open(store_dir, PASS) as again:
-        assert again.ids_and_versions("cases") == [("1", 1), ("2", 1)]
-        assert again.get_state("cursor") == 17
+        assert again.records.ids_and_versions("cases") == [("1", 1), ("2", 1)]
+        assert again.state.get("cursor") == 17
 
 
 def test_nested_failure_rolls_back_only_the_inner_block(store: Store) -> None:
     with store.transaction():
-        store.put("cases", "1", 1, {})
+        store.records.put("cases", "1", 1, {})
         with pytest.raises(ValueError):
             with store.transaction():
-                store.put("cases", "2", 1, {})
+                store.records.put("cases", "2", 1, {})
                 raise ValueError("inner")
-        store.put("cases", "3", 1, {})
-    assert store.ids_and_versions("cases") == [("1", 1), ("3", 1)]
+        store.records.put("cases", "3", 1, {})
+    assert store.records.ids_and_versions("cases") == [("1", 1), ("3", 1)]
 
 
 def test_a_failing_write_inside_a_transaction_leaves_no_partial_row(store: Store) -> None:
-    store.enqueue("op-1", "42", "record_visit", {"a": 1})
+    store.outbox.add("op-1", "42", "record_visit", {"a": 1})
     with store.transaction():
         with pytest.raises(StoreError):
-            store.enqueue("op-1", "42", "record_visit", {"a": 2})
-        store.enqueue("op-2", "42", "record_visit", {})
-    assert [i.op_id for i in store.pending()] == ["op-1", "op-2"]
+            store.outbox.add("op-1", "42", "record_visit", {"a": 2})
+        store.outbox.add("op-2", "42", "record_visit", {})
+    assert [i.op_id for i in store.outbox.pending()] == ["op-1", "op-2"]
 
 
 # ---- lifecycle and passphrase -------------------------------------------------------------------
@@ -220,7 +221,7 @@ def test_create_refuses_an_existing_store_and_open_a_missing_one(store: Store, s
 
 def test_store_file_is_private_and_in_wal_with_full_sync(store: Store, store_dir: Path) -> None:
     assert stat.S_IMODE(os.stat(store_dir / DB_NAME).st_mode) == 0o600
-    conn = store._db()
+    conn = store.core.db()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
@@ -242,33 +243,33 @@ def test_wrong_passphrase_is_refused_clearly(store: Store, store_dir: Path) -> N
 def test_closed_store_refuses_use(store: Store) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
-        store.get("cases", "1")
+        store.records.get("cases", "1")
     with pytest.raises(StoreError, match="closed"):
-        store.put("cases", "1", 1, {})
+        store.records.put("cases", "1", 1, {})
 
 
 def test_change_passphrase_rotates_the_data_key_and_reseals_everything(store: Store, store_dir: Path) -> None:
     # Was: only the key was re-wrapped, so the old envelope and the old passphrase still opened new data.
-    store.put("cases", "42", 1, CHILD)
-    store.put_photo("ph-1", b"photo" * 1000)
-    store.enqueue("op-1", "42", "record_visit", {"a": 1})
-    store.set_state("cursor", "c-1")
+    store.records.put("cases", "42", 1, CHILD)
+    store.photos.put("ph-1", b"photo" * 1000)
+    store.outbox.add("op-1", "42", "record_visit", {"a": 1})
+    store.state.set("cursor", "c-1")
     old_meta = raw(store_dir).execute("SELECT header, wrapped_key, key_check, checksum FROM meta").fetchone()
     before = {t: raw_blob(store_dir, f"SELECT blob FROM {t}") for t in ("records", "photos", "outbox", "kv")}
     with pytest.raises(WrongPassphrase):
-        store.change_passphrase("not it at all", "a new long secret")
-    store.change_passphrase(PASS, "a new long secret")
-    store.put("cases", "43", 1, CARER)  # written after the change
+        store.passphrase.change("not it at all", "a new long secret")
+    store.passphrase.change(PASS, "a new long secret")
+    store.records.put("cases", "43", 1, CARER)  # written after the change
     store.close()
     after = {t: raw_blob(store_dir, f"SELECT blob FROM {t}") for t in ("records", "photos", "outbox", "kv")}
     assert all(after[t] != before[t] for t in before)
     with pytest.raises(WrongPassphrase):
         Store.open(store_dir, PASS)
     with Store.open(store_dir, "a new long secret") as again:
-        assert again.get("cases", "42") == CHILD and again.get("cases", "43") == CARER
-        assert again.read_photo("ph-1") == b"photo" * 1000
-        assert [(i.op_id, i.op) for i in again.pending()] == [("op-1", {"a": 1})]
-        assert again.get_state("cursor") == "c-1"
+        assert again.records.get("cases", "42") == CHILD and again.records.get("cases", "43") == CARER
+        assert again.photos.read("ph-1") == b"photo" * 1000
+        assert [(i.op_id, i.op) for i in again.outbox.pending()] == [("op-1", {"a": 1})]
+        assert again.state.get("cursor") == "c-1"
     with raw(store_dir) as conn:  # put the old key header back: with the old passphrase it opens nothing
         conn.execute("UPDATE meta SET header = ?, wrapped_key = ?, key_check = ?, checksum = ?", old_meta)
     with pytest.raises(StoreDamaged):
@@ -276,20 +277,20 @@ def test_change_passphrase_rotates_the_data_key_and_reseals_everything(store: St
 
 
 def test_erase_removes_the_files_and_the_store_cannot_be_opened(store: Store, store_dir: Path) -> None:
-    store.put("cases", "42", 1, CHILD)
-    store.set_state("device_token", TOKEN)
+    store.records.put("cases", "42", 1, CHILD)
+    store.state.set("device_token", TOKEN)
     store.erase()
     assert not any(p.name.startswith(DB_NAME) for p in store_dir.iterdir())
     assert not Store.exists(store_dir)
     with pytest.raises((StoreNotFound, StoreErased)):
         Store.open(store_dir, PASS)
     with pytest.raises(StoreError):
-        store.get("cases", "42")
+        store.records.get("cases", "42")
 
 
-def test_erase_interrupted_before_unlink_still_leaves_the_store_unopenable(store: Store, store_dir: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("field_client.store._remove_files", lambda path: None)  # "crash" before the unlink
+def test_erase_interrupted_before_unlink_still_leaves_the_store_unopenable(store_dir: Path) -> None:
+    crash_before_unlink = StoreHooks(remove_files=lambda path: None)
+    store = Store.create(store_dir, PASS, kdf_n=CHEAP_N, hooks=crash_before_unlink)
     store.erase()
     with pytest.raises(StoreErased):
         Store.open(store_dir, PASS)
@@ -300,18 +301,18 @@ def test_erase_interrupted_before_unlink_still_leaves_the_store_unopenable(store
 # edits made behind an open store's back are refused when the value is read (StoreTampered, from the AEAD).
 
 def tag(store: Store, *parts: str | None) -> str:
-    return store._k().tag(*parts)
+    return store.core.keys().tag(*parts)
 
 
 def test_flipped_byte_in_a_record_is_refused(store: Store, store_dir: Path) -> None:
-    store.put("cases", "42", 1, CHILD)
+    store.records.put("cases", "42", 1, CHILD)
     with raw(store_dir) as conn:
         blob = conn.execute("SELECT blob FROM records").fetchone()[0]
         conn.execute("UPDATE records SET blob = ?", (flip_byte(blob, len(blob) // 2),))
     with pytest.raises(StoreTampered, match="failed its integrity check"):
-        store.get("cases", "42")
+        store.records.get("cases", "42")
     with pytest.raises(StoreTampered):
-        store.list("cases")
+        store.records.list("cases")
     store.close()
     with pytest.raises(StoreDamaged, match="records row is not the one last written"):
         Store.open(store_dir, PASS)
@@ -324,15 +325,15 @@ def test_flipped_byte_in_a_record_is_refused(store: Store, store_dir: Path) -> N
     "UPDATE records SET blob = CAST('plain' AS TEXT) WHERE tag = :forty_two",
 ])
 def test_swapped_or_moved_record_is_refused(store: Store, store_dir: Path, sql: str) -> None:
-    store.put("cases", "42", 1, CHILD)
-    store.put("cases", "7", 1, CARER)
+    store.records.put("cases", "42", 1, CHILD)
+    store.records.put("cases", "7", 1, CARER)
     names = {"seven": tag(store, "record", "cases", "7"), "forty_two": tag(store, "record", "cases", "42"),
              "carers": tag(store, "table", "carers"), "forty_two_carers": tag(store, "record", "carers", "42")}
     with raw(store_dir) as conn:
         conn.execute(sql, names)
     table = "carers" if "forty_two_carers" in sql else "cases"
     with pytest.raises(StoreTampered):
-        store.get(table, "42")
+        store.records.get(table, "42")
     store.close()
     with pytest.raises(StoreDamaged):
         Store.open(store_dir, PASS)
@@ -397,28 +398,28 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
     "UPDATE outbox SET blob = (SELECT blob FROM outbox WHERE op_tag = :op2) WHERE op_tag = :op1",
 ])
 def test_edited_outbox_row_is_refused(store: Store, store_dir: Path, sql: str) -> None:
-    store.enqueue("op-1", "42", "record_visit", {"a": 1})
-    store.enqueue("op-2", "42", "record_visit", {"a": 2})
+    store.outbox.add("op-1", "42", "record_visit", {"a": 1})
+    store.outbox.add("op-2", "42", "record_visit", {"a": 2})
     names = {"other_case": tag(store, "case", "99"), "op1": tag(store, "op", "op-1"),
              "op2": tag(store, "op", "op-2"), "op9": tag(store, "op", "op-9")}
     with raw(store_dir) as conn:
         conn.execute(sql, names)
     with pytest.raises(StoreTampered, match="outbox op at seq"):
-        store.pending()
+        store.outbox.pending()
     store.close()
     with pytest.raises(StoreDamaged):
         Store.open(store_dir, PASS)
 
 
 def test_state_moved_to_another_key_is_refused(store: Store, store_dir: Path) -> None:
-    store.set_state("device_token", TOKEN)
-    store.set_state("server_url", "https://cme.example.invalid")
-    assert store.get_state("device_token") == TOKEN and store.get_state("absent", 5) == 5
+    store.state.set("device_token", TOKEN)
+    store.state.set("server_url", "https://cme.example.invalid")
+    assert store.state.get("device_token") == TOKEN and store.state.get("absent", 5) == 5
     with raw(store_dir) as conn:
         conn.execute("UPDATE kv SET blob = (SELECT blob FROM kv WHERE tag = ?) WHERE tag = ?",
                      (tag(store, "kv", "device_token"), tag(store, "kv", "server_url")))
     with pytest.raises(StoreTampered):
-        store.get_state("server_url")
+        store.state.get("server_url")
     store.close()
     with pytest.raises(StoreDamaged):
         Store.open(store_dir, PASS)
@@ -428,30 +429,30 @@ def test_state_moved_to_another_key_is_refused(store: Store, store_dir: Path) ->
 
 def test_three_mib_photo_round_trips_and_resumes_from_an_offset(store: Store, store_dir: Path) -> None:
     photo = os.urandom(3 * MIB + 12345)
-    assert store.put_photo("ph-1", photo) == hashlib.sha256(photo).hexdigest()
+    assert store.photos.put("ph-1", photo) == hashlib.sha256(photo).hexdigest()
     store.close()
     with Store.open(store_dir, PASS) as again:
-        assert again.photo_size("ph-1") == len(photo)
-        assert again.read_photo("ph-1") == photo
+        assert again.photos.size("ph-1") == len(photo)
+        assert again.photos.read("ph-1") == photo
         for offset in (0, 1, MIB - 1, MIB, 2 * MIB + 7, len(photo) - 1, len(photo)):
-            pieces = list(again.iter_photo("ph-1", offset, chunk=100_000))
+            pieces = list(again.photos.stream("ph-1", offset, chunk=100_000))
             assert b"".join(pieces) == photo[offset:]
             assert all(len(p) <= 100_000 for p in pieces)
         with pytest.raises(ValueError):
-            list(again.iter_photo("ph-1", len(photo) + 1))
+            list(again.photos.stream("ph-1", len(photo) + 1))
 
 
 def test_photo_from_a_stream_replacement_empty_and_delete(store: Store) -> None:
     photo = os.urandom(MIB + 1)
-    assert store.put_photo("ph-1", io.BytesIO(photo)) == hashlib.sha256(photo).hexdigest()
-    assert store.read_photo("ph-1") == photo
-    store.put_photo("ph-1", b"smaller")
-    assert store.read_photo("ph-1") == b"smaller"
-    assert store.put_photo("ph-0", b"") == hashlib.sha256(b"").hexdigest()
-    assert store.read_photo("ph-0") == b"" and store.photo_size("ph-0") == 0
-    store.delete_photo("ph-1")
+    assert store.photos.put("ph-1", io.BytesIO(photo)) == hashlib.sha256(photo).hexdigest()
+    assert store.photos.read("ph-1") == photo
+    store.photos.put("ph-1", b"smaller")
+    assert store.photos.read("ph-1") == b"smaller"
+    assert store.photos.put("ph-0", b"") == hashlib.sha256(b"").hexdigest()
+    assert store.photos.read("ph-0") == b"" and store.photos.size("ph-0") == 0
+    store.photos.delete("ph-1")
     with pytest.raises(PhotoNotFound):
-        store.read_photo("ph-1")
+        store.photos.read("ph-1")
 
 
 @pytest.fixture
@@ -459,8 +460,8 @@ def chunked(store_dir: Path) -> Iterator[tuple[Store, Path, bytes, dict[str, str
     """An open store holding a 4-chunk photo 'ph-1' (4 KiB chunks) and a photo 'ph-2', with their row tags."""
     photo = os.urandom(3 * 4096 + 100)
     with Store.create(store_dir, PASS, kdf_n=CHEAP_N, chunk_size=4096) as s:
-        s.put_photo("ph-1", photo)
-        s.put_photo("ph-2", os.urandom(2 * 4096))
+        s.photos.put("ph-1", photo)
+        s.photos.put("ph-2", os.urandom(2 * 4096))
         yield s, store_dir, photo, {"p1": tag(s, "photo", "ph-1"), "p2": tag(s, "photo", "ph-2")}
 
 
@@ -482,7 +483,7 @@ def test_altered_photo_chunks_are_refused(chunked: tuple[Store, Path, bytes, dic
         for statement in sql.split(";"):
             conn.execute(statement, tags)
     with pytest.raises(StoreTampered):
-        store.read_photo("ph-1")
+        store.photos.read("ph-1")
     store.close()
     with pytest.raises(StoreDamaged):
         Store.open(store_dir, PASS)
@@ -496,28 +497,28 @@ def test_flipped_byte_in_a_photo_chunk_is_refused_even_when_resuming_past_it(
                             (tags["p1"],)).fetchone()[0]
         conn.execute("UPDATE photos SET blob = ? WHERE photo_tag = ? AND chunk_index = 3",
                      (flip_byte(blob, 40), tags["p1"]))
-    assert next(store.iter_photo("ph-1", 0, 4096)) == photo[:4096]  # streamed lazily: chunk 0 is sound
+    assert next(store.photos.stream("ph-1", 0, 4096)) == photo[:4096]  # streamed lazily: chunk 0 is sound
     with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
-        store.read_photo("ph-1")
+        store.photos.read("ph-1")
     with pytest.raises(StoreTampered, match="photo ph-1 chunk 3"):
-        list(store.iter_photo("ph-1", 3 * 4096 + 10))
+        list(store.photos.stream("ph-1", 3 * 4096 + 10))
 
 
 # ---- nothing personal on disk -------------------------------------------------------------------
 
 def test_no_plaintext_personal_data_or_token_on_disk(store: Store, store_dir: Path) -> None:
-    store.put("cases", "42", 1, CHILD)
-    store.put("carers", "c-1", 1, CARER)
-    store.enqueue("op-1", "42", "record_visit", {"notes": f"Spoke to {CARER['name']} at {CHILD['address']}"})
-    store.set_state("device_token", TOKEN)
+    store.records.put("cases", "42", 1, CHILD)
+    store.records.put("carers", "c-1", 1, CARER)
+    store.outbox.add("op-1", "42", "record_visit", {"notes": f"Spoke to {CARER['name']} at {CHILD['address']}"})
+    store.state.set("device_token", TOKEN)
     marker = b"PHOTO-PLAINTEXT-MARKER-" * 2000
-    store.put_photo("ph-1", marker)
+    store.photos.put("ph-1", marker)
     with store.transaction():
-        store.put("cases", "43", 1, {"name": CHILD["name"] + " junior"})
-        store.set_state("cursor", "c-900")
+        store.records.put("cases", "43", 1, {"name": CHILD["name"] + " junior"})
+        store.state.set("cursor", "c-900")
     secrets = [s.encode() for s in SECRETS] + [s.encode("utf-16-le") for s in SECRETS] + [marker[:40]]
     # Was in clear too (issue 7 item 10): case ids, op ids and kinds, state keys, error text.
-    store.record_attempt("op-1", "http-503 from upstream")
+    store.outbox.record_attempt("op-1", "http-503 from upstream")
     secrets += [b"record_visit", b"device_token", b"op-1", b"cursor", b"http-503", b"cases", b"ph-1"]
     store_tag = tag(store, "record", "cases", "42").encode()
 
@@ -536,14 +537,14 @@ def test_no_plaintext_personal_data_or_token_on_disk(store: Store, store_dir: Pa
 
 def test_sealed_lengths_are_padded_to_buckets_not_exact(store: Store, store_dir: Path) -> None:
     # Was: a blob's length was its plaintext's plus 28 bytes, so a note's or a name's exact length showed.
-    store.put("cases", "1", 1, {"notes": "x" * 100})
-    store.put("cases", "2", 1, {"notes": "x" * 150})
-    store.enqueue("op-1", "1", "record_visit", {"notes": "y" * 400})
-    store.enqueue("op-2", "2", "record_visit", {"notes": "y" * 600})
-    store.put_photo("ph-1", b"p" * 3000)
-    store.put_photo("ph-2", b"p" * 3900)
+    store.records.put("cases", "1", 1, {"notes": "x" * 100})
+    store.records.put("cases", "2", 1, {"notes": "x" * 150})
+    store.outbox.add("op-1", "1", "record_visit", {"notes": "y" * 400})
+    store.outbox.add("op-2", "2", "record_visit", {"notes": "y" * 600})
+    store.photos.put("ph-1", b"p" * 3000)
+    store.photos.put("ph-2", b"p" * 3900)
     with raw(store_dir) as conn:
         for table in ("records", "outbox"):
             assert len({n for n, in conn.execute(f"SELECT length(blob) FROM {table}")}) == 1
         assert len({n for n, in conn.execute("SELECT length(blob) FROM photos WHERE chunk_index = 0")}) == 1
-    assert store.read_photo("ph-1") == b"p" * 3000 and store.photo_size("ph-2") == 3900
+    assert store.photos.read("ph-1") == b"p" * 3000 and store.photos.size("ph-2") == 3900

@@ -46,10 +46,10 @@ def _closed_store(directory: Path, records: int = 0, ops: int = 0) -> None:
     with Store.create(directory, PASS, kdf_n=CHEAP_N) as store:
         with store.transaction():
             for n in range(records):
-                store.put("cases", str(n), 1, {"name": f"child {n}", "notes": "x" * 600})
+                store.records.put("cases", str(n), 1, {"name": f"child {n}", "notes": "x" * 600})
             for n in range(ops):
-                store.enqueue(f"op-{n}", str(n % 7), "record_visit", {"n": n})
-            store.set_state("last_contact", "2026-01-01T00:00:00+00:00")
+                store.outbox.add(f"op-{n}", str(n % 7), "record_visit", {"n": n})
+            store.state.set("last_contact", "2026-01-01T00:00:00+00:00")
     assert not Path(str(_file(directory)) + "-wal").exists()  # all in the main file, as on a device at rest
 
 
@@ -115,10 +115,10 @@ def test_deleting_the_newest_outbox_row_is_found_at_open(tmp_path: Path) -> None
 
 def test_record_rolled_back_to_an_older_version_is_found_at_open(tmp_path: Path) -> None:
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
-        store.put("cases", "42", 1, {"status": "open"})
+        store.records.put("cases", "42", 1, {"status": "open"})
         with sqlite3.connect(_file(tmp_path)) as conn:
             old = conn.execute("SELECT tag, table_tag, blob FROM records").fetchone()
-        store.put("cases", "42", 2, {"status": "closed"})
+        store.records.put("cases", "42", 2, {"status": "closed"})
     with sqlite3.connect(_file(tmp_path)) as conn:  # copy the old encrypted row back
         conn.execute("UPDATE records SET table_tag = ?, blob = ? WHERE tag = ?", (old[1], old[2], old[0]))
     with pytest.raises(StoreDamaged, match="records row is not the one last written"):
@@ -128,11 +128,11 @@ def test_record_rolled_back_to_an_older_version_is_found_at_open(tmp_path: Path)
 def test_a_whole_table_put_back_with_an_older_manifest_is_still_found(tmp_path: Path) -> None:
     # Restoring the manifest too is restoring the whole store, except where another table moved on.
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
-        store.enqueue("op-1", "42", "record_visit", {})
+        store.outbox.add("op-1", "42", "record_visit", {})
         with sqlite3.connect(_file(tmp_path)) as conn:
             manifest = conn.execute("SELECT blob FROM manifest").fetchone()[0]
-        store.acknowledge(["op-1"])
-        store.set_state("cursor", "later")
+        store.outbox.acknowledge(["op-1"])
+        store.state.set("cursor", "later")
     with sqlite3.connect(_file(tmp_path)) as conn:
         conn.execute("UPDATE manifest SET blob = ?", (manifest,))
     _assert_damaged(tmp_path)
@@ -143,7 +143,7 @@ def test_an_intact_store_still_tells_a_wrong_passphrase(tmp_path: Path) -> None:
     with pytest.raises(WrongPassphrase):
         Store.open(tmp_path, "not the right passphrase")
     with Store.open(tmp_path, PASS) as store:
-        assert len(store.pending()) == 5 and len(store.list("cases")) == 5
+        assert len(store.outbox.pending()) == 5 and len(store.records.list("cases")) == 5
 
 
 def test_cli_says_the_store_is_damaged_and_what_to_do(enrolled, home: Path) -> None:  # noqa: F811

@@ -69,29 +69,29 @@ def test_calibration_never_goes_below_the_owasp_minimum(monkeypatch: pytest.Monk
 
 def test_passphrase_change_can_raise_the_cost(tmp_path: Path) -> None:
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
-        store.put("cases", "1", 1, {"a": 1})
-        store.change_passphrase(PASS, "a stronger passphrase now", kdf_n=2**12)
-        assert store.kdf_params().n == 2**12
+        store.records.put("cases", "1", 1, {"a": 1})
+        store.passphrase.change(PASS, "a stronger passphrase now", kdf_n=2**12)
+        assert store.passphrase.kdf_params().n == 2**12
     assert _header(tmp_path)["n"] == 2**12
     with Store.open(tmp_path, "a stronger passphrase now") as store:
-        assert store.get("cases", "1") == {"a": 1}
+        assert store.records.get("cases", "1") == {"a": 1}
 
 
 def test_passphrase_change_outside_tests_recalibrates_to_at_least_the_minimum(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
         monkeypatch.delenv("CME_FIELD_TEST_WEAK_KDF")
-        store.change_passphrase(PASS, "a stronger passphrase now")
-        assert store.kdf_params().meets_minimum()
+        store.passphrase.change(PASS, "a stronger passphrase now")
+        assert store.passphrase.kdf_params().meets_minimum()
 
 
 def test_a_store_below_the_minimum_is_strengthened_at_its_next_open(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
-        store.enqueue("op-1", "1", "record_visit", {"a": 1})
+        store.outbox.add("op-1", "1", "record_visit", {"a": 1})
     monkeypatch.delenv("CME_FIELD_TEST_WEAK_KDF")
     with Store.open(tmp_path, PASS) as store:
-        assert [item.op_id for item in store.pending()] == ["op-1"]
+        assert [item.op_id for item in store.outbox.pending()] == ["op-1"]
     header = _header(tmp_path)
     assert header["n"] >= 2**17 and header["r"] == 8
 
@@ -107,7 +107,7 @@ def test_short_or_common_passphrase_is_refused(tmp_path: Path, passphrase: str) 
     assert not (tmp_path / DB_NAME).exists()
     with Store.create(tmp_path, PASS, kdf_n=CHEAP_N) as store:
         with pytest.raises(WeakPassphrase):
-            store.change_passphrase(PASS, passphrase)
+            store.passphrase.change(PASS, passphrase)
     with Store.open(tmp_path, PASS):
         pass  # the refused change left the store as it was
 

@@ -12,45 +12,37 @@ from pathlib import Path
 
 import pytest
 
-from field_client.store import DB_NAME, Store, StoreErased, StoreExists
+from field_client.store import DB_NAME, Store, StoreErased, StoreExists, StoreHooks
 
 PASS = "tidal marmalade lantern quiver"
 CHEAP_N = 2**10
 
 # Runs Store.create (or erase) in a child that kills itself just before the SQL statement named by argv[2];
 # "link": just before the finished store is linked into place; "unlink": when erase starts deleting the files.
+# The kill is injected through the store's seams (`StoreHooks`), not by replacing module globals.
 _CHILD = textwrap.dedent("""
     import os, signal, sys
-    from field_client import store as st
+    from field_client.store import Store, StoreHooks
 
     directory, kill_at = sys.argv[1], sys.argv[2]
 
-    def die():
+    def die(*args):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    class Dying:
-        def __init__(self, conn):
-            self._conn = conn
-        def execute(self, sql, *args):
-            if sql == kill_at:
-                die()
-            return self._conn.execute(sql, *args)
-        def __getattr__(self, name):
-            return getattr(self._conn, name)
+    def building(sql):
+        if sql == kill_at:
+            die()
 
     if kill_at == "unlink":
-        store = st.Store.create(directory, "%s", kdf_n=%d)
-        store.put("cases", "42", 1, {"name": "Ada"})
-        st._remove_files = lambda path: die()
-        store.erase()
+        with Store.create(directory, "%s", kdf_n=%d) as store:
+            store.records.put("cases", "42", 1, {"name": "Ada"})
+        Store.open(directory, "%s", hooks=StoreHooks(remove_files=die)).erase()
+    elif kill_at == "link":
+        Store.create(directory, "%s", kdf_n=%d, hooks=StoreHooks(link=die))
     else:
-        if kill_at == "link":
-            st.os.link = lambda *args: die()
-        real = st._connect
-        st._connect = lambda path, *, create: Dying(real(path, create=create))
-        st.Store.create(directory, "%s", kdf_n=%d)
+        Store.create(directory, "%s", kdf_n=%d, hooks=StoreHooks(building=building))
     raise SystemExit("not killed")
-""") % (PASS, CHEAP_N, PASS, CHEAP_N)
+""") % (PASS, CHEAP_N, PASS, PASS, CHEAP_N, PASS, CHEAP_N)
 
 
 def _killed_while(directory: Path, kill_at: str) -> None:
@@ -68,10 +60,10 @@ def test_a_create_killed_part_way_leaves_no_store_and_the_device_can_enrol_again
     _killed_while(directory, kill_at)
     assert not Store.exists(directory)
     with Store.create(directory, PASS, kdf_n=CHEAP_N) as store:
-        store.set_state("k", 1)
+        store.state.set("k", 1)
     assert sorted(p.name for p in directory.iterdir()) == [DB_NAME]  # the interrupted attempt left nothing
     with Store.open(directory, PASS) as store:
-        assert store.get_state("k") == 1
+        assert store.state.get("k") == 1
 
 
 def test_an_erase_killed_before_the_files_go_is_finished_by_the_next_open(tmp_path: Path) -> None:
@@ -85,18 +77,17 @@ def test_an_erase_killed_before_the_files_go_is_finished_by_the_next_open(tmp_pa
     Store.create(directory, PASS, kdf_n=CHEAP_N).close()
 
 
-def test_create_still_works_on_a_file_system_without_hard_links(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_still_works_on_a_file_system_without_hard_links(tmp_path: Path) -> None:
     # The fix above links the finished store into place; FAT and some network shares cannot link.
     def no_links(*args: object) -> None:
         raise PermissionError("hard links are not supported here")
 
-    monkeypatch.setattr("field_client.store.os.link", no_links)
+    no_hard_links = StoreHooks(link=no_links)
     directory = tmp_path / "store"
-    Store.create(directory, PASS, kdf_n=CHEAP_N).close()
+    Store.create(directory, PASS, kdf_n=CHEAP_N, hooks=no_hard_links).close()
     assert sorted(p.name for p in directory.iterdir()) == [DB_NAME]
     with pytest.raises(StoreExists):
-        Store.create(directory, PASS, kdf_n=CHEAP_N)
+        Store.create(directory, PASS, kdf_n=CHEAP_N, hooks=no_hard_links)
     Store.open(directory, PASS).close()
 
 

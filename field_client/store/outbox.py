@@ -1,4 +1,4 @@
-"""The device store's outbox: ops queued for the server, in order, until it acknowledges them.
+"""The device store's outbox (`store.outbox`): ops queued for the server, in order, until it acknowledges them.
 
 A row shows only its seq and two opaque tags (of the op id, for de-duplication, and of the case id, to find a
 case's ops); op id, case, kind, op, attempts and last error are all inside the sealed body. The seq comes from
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from field_client.store_core import Keys, StoreCore, StoreError, StoreTampered, _ad, _canonical, _need_text
+from field_client.store.core import Core
+from field_client.store.errors import StoreError, StoreTampered
+from field_client.store.sealing import Keys, ad, canonical, need_text
 
 _COLS = "seq, op_tag, case_tag, blob"
 _MAX_ERROR_LEN = 500
@@ -31,41 +33,44 @@ class OutboxItem:
     created_at: str = ""  # UTC ISO time of enqueue; kept inside the ciphertext
 
 
-class OutboxMixin(StoreCore):
-    """The outbox methods of `Store`."""
+class Outbox:
+    """Ops waiting for the server, oldest first: `add`, `pending`, `for_case`, `acknowledge`, `record_attempt`."""
 
-    def enqueue(self, op_id: str, case_id: str | None, kind: str, op: dict[str, Any]) -> None:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def add(self, op_id: str, case_id: str | None, kind: str, op: dict[str, Any]) -> None:
         """Queue an op durably. The same op_id again: no-op if identical, StoreError if different."""
-        _need_text(op_id=op_id, kind=kind)
+        need_text(op_id=op_id, kind=kind)
         if case_id is not None:
-            _need_text(case_id=case_id)
+            need_text(case_id=case_id)
         if not isinstance(op, dict):
             raise TypeError("an op must be a dict")
-        _canonical(op)  # refuse what cannot be stored before anything is written
-        with self.transaction():
+        canonical(op)  # refuse what cannot be stored before anything is written
+        with self._core.transaction():
             old = self._find(op_id)
             if old is not None:
-                if (old.case_id, old.kind, _canonical(old.op)) != (case_id, kind, _canonical(op)):
+                if (old.case_id, old.kind, canonical(old.op)) != (case_id, kind, canonical(op)):
                     raise StoreError(f"op {op_id} is already queued with different content")
                 return
-            seq = self._tally.next_seq
-            self._tally.next_seq += 1
+            seq = self._core.tally.next_seq
+            self._core.tally.next_seq += 1
             self._write_item(OutboxItem(seq, op_id, case_id, kind, op, 0, None,
                                         datetime.now(timezone.utc).isoformat()))
 
     def _write_item(self, item: OutboxItem, keys: Keys | None = None) -> tuple[Any, ...]:
-        keys = keys or self._k()
+        keys = keys or self._core.keys()
         op_tag, case_tag = keys.tag("op", item.op_id), keys.tag("case", item.case_id)
         body = {"op_id": item.op_id, "case_id": item.case_id, "kind": item.kind, "op": item.op,
                 "created_at": item.created_at, "attempts": item.attempts, "last_error": item.last_error}
-        blob = self._seal_json(body, _ad("outbox", item.seq, op_tag, case_tag), keys)
-        if keys is self._keys:  # re-keying (other keys) only builds rows; the caller writes them and recounts
-            self._insert("outbox", (item.seq, op_tag, case_tag), blob)
+        blob = self._core.seal_json(body, ad("outbox", item.seq, op_tag, case_tag), keys)
+        if keys is self._core.keys():  # re-keying (other keys) only builds rows; the caller writes them and recounts
+            self._core.insert("outbox", (item.seq, op_tag, case_tag), blob)
         return item.seq, op_tag, case_tag, blob
 
     def _item(self, row: tuple[Any, ...], keys: Keys | None = None) -> OutboxItem:
         seq, op_tag, case_tag, blob = row
-        body = self._open_json(blob, _ad("outbox", seq, op_tag, case_tag), f"outbox op at seq {seq}", keys)
+        body = self._core.open_json(blob, ad("outbox", seq, op_tag, case_tag), f"outbox op at seq {seq}", keys)
         try:
             return OutboxItem(seq=seq, op_id=body["op_id"], case_id=body["case_id"], kind=body["kind"],
                               op=body["op"], attempts=body["attempts"], last_error=body["last_error"],
@@ -74,41 +79,41 @@ class OutboxMixin(StoreCore):
             raise StoreTampered(f"outbox op at seq {seq} is malformed") from None
 
     def _find(self, op_id: str) -> OutboxItem | None:
-        row = self._db().execute(f"SELECT {_COLS} FROM outbox WHERE op_tag = ?",
-                                 (self._k().tag("op", op_id),)).fetchone()
+        row = self._core.db().execute(f"SELECT {_COLS} FROM outbox WHERE op_tag = ?",
+                                 (self._core.keys().tag("op", op_id),)).fetchone()
         return None if row is None else self._item(row)
 
     def pending(self, limit: int | None = None) -> list[OutboxItem]:
         sql, args = f"SELECT {_COLS} FROM outbox ORDER BY seq", ()
         if limit is not None:
             sql, args = sql + " LIMIT ?", (max(0, int(limit)),)
-        return [self._item(row) for row in self._db().execute(sql, args).fetchall()]
+        return [self._item(row) for row in self._core.db().execute(sql, args).fetchall()]
 
-    def pending_for_case(self, case_id: str) -> list[OutboxItem]:
-        rows = self._db().execute(f"SELECT {_COLS} FROM outbox WHERE case_tag = ? ORDER BY seq",
-                                  (self._k().tag("case", case_id),)).fetchall()
+    def for_case(self, case_id: str) -> list[OutboxItem]:
+        rows = self._core.db().execute(f"SELECT {_COLS} FROM outbox WHERE case_tag = ? ORDER BY seq",
+                                  (self._core.keys().tag("case", case_id),)).fetchall()
         return [self._item(row) for row in rows]
 
     def acknowledge(self, op_ids: Iterable[str]) -> None:
         if isinstance(op_ids, str):
             raise TypeError("acknowledge takes an iterable of op ids, not one string")
-        with self.transaction():
+        with self._core.transaction():
             for op_id in op_ids:
-                self._remove("outbox", "op_tag = ?", (self._k().tag("op", op_id),))
+                self._core.remove("outbox", "op_tag = ?", (self._core.keys().tag("op", op_id),))
 
     def record_attempt(self, op_id: str, error: str | None) -> None:
         """Count a failed or retried push; the error text is sealed with the op."""
         error = None if error is None else str(error)[:_MAX_ERROR_LEN]
-        with self.transaction():
+        with self._core.transaction():
             item = self._find(op_id)
             if item is None:
                 return
-            self._remove("outbox", "seq = ?", (item.seq,))
+            self._core.remove("outbox", "seq = ?", (item.seq,))
             self._write_item(OutboxItem(item.seq, item.op_id, item.case_id, item.kind, item.op,
                                         item.attempts + 1, error, item.created_at))
 
-    def _reseal_outbox(self, old: Keys, new: Keys) -> None:
-        conn = self._db()
+    def reseal(self, old: Keys, new: Keys) -> None:
+        conn = self._core.db()
         rows = [self._write_item(self._item(row, old), new)
                 for row in conn.execute(f"SELECT {_COLS} FROM outbox").fetchall()]
         conn.execute("DELETE FROM outbox")

@@ -1,4 +1,4 @@
-"""Photos in the device store: split into fixed-size chunks, each sealed on its own.
+"""Photos in the device store (`store.photos`): split into fixed-size chunks, each sealed on its own.
 
 A photo's rows carry only an opaque tag of its id. Row -1 is a sealed header (id, size, chunk count); a chunk's
 associated data names the tag, its index and whether it is the last, so a chunk that was swapped, reordered or
@@ -13,7 +13,9 @@ import io
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from field_client.store_core import Keys, PhotoNotFound, StoreCore, StoreTampered, _ad, _need_text, bucket
+from field_client.store.core import Core
+from field_client.store.errors import PhotoNotFound, StoreTampered
+from field_client.store.sealing import Keys, ad, bucket, need_text
 
 _HEADER = -1
 
@@ -42,35 +44,38 @@ def _chunks(data: bytes | BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
         current = following
 
 
-class PhotosMixin(StoreCore):
-    """The photo methods of `Store`."""
+class Photos:
+    """Photos by id, encrypted in chunks: `put`, `read`, `stream` (from an offset), `size`, `ids`, `delete`."""
 
-    def put_photo(self, photo_id: str, data: bytes | BinaryIO) -> str:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def put(self, photo_id: str, data: bytes | BinaryIO) -> str:
         """Encrypt a photo in chunks (replacing any with the same id); return the plaintext's hex SHA-256."""
-        _need_text(photo_id=photo_id)
+        need_text(photo_id=photo_id)
         digest, size, count = hashlib.sha256(), 0, 0
-        tag = self._k().tag("photo", photo_id)
-        with self.transaction():
-            self._remove("photos", "photo_tag = ?", (tag,))
-            for index, (chunk, last) in enumerate(_chunks(data, self._chunk_size)):
+        tag = self._core.keys().tag("photo", photo_id)
+        with self._core.transaction():
+            self._core.remove("photos", "photo_tag = ?", (tag,))
+            for index, (chunk, last) in enumerate(_chunks(data, self._core.chunk_size)):
                 digest.update(chunk)
                 size, count = size + len(chunk), index + 1
-                padded = chunk + bytes(bucket(len(chunk), self._chunk_size) - len(chunk))
-                self._insert("photos", (tag, index), self._seal(padded, _ad("photo", tag, index, last)))
+                padded = chunk + bytes(bucket(len(chunk), self._core.chunk_size) - len(chunk))
+                self._core.insert("photos", (tag, index), self._core.seal(padded, ad("photo", tag, index, last)))
             header = {"id": photo_id, "size": size, "chunks": count}
-            self._insert("photos", (tag, _HEADER), self._seal_json(header, _ad("photo", tag, _HEADER)))
+            self._core.insert("photos", (tag, _HEADER), self._core.seal_json(header, ad("photo", tag, _HEADER)))
         return digest.hexdigest()
 
     def _header(self, tag: str, blob: Any, keys: Keys | None = None) -> dict[str, Any]:
-        head = self._open_json(blob, _ad("photo", tag, _HEADER), "a photo header", keys)
+        head = self._core.open_json(blob, ad("photo", tag, _HEADER), "a photo header", keys)
         if not isinstance(head, dict) or not {"id", "size", "chunks"} <= head.keys():
             raise StoreTampered("a photo header is malformed")
         return head
 
     def _photo_shape(self, photo_id: str) -> tuple[str, int, int]:
         """(tag, chunk count, plaintext size) from the sealed header; chunk contents are checked on read."""
-        tag = self._k().tag("photo", photo_id)
-        conn = self._db()
+        tag = self._core.keys().tag("photo", photo_id)
+        conn = self._core.db()
         row = conn.execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = ?", (tag, _HEADER)).fetchone()
         if row is None:
             raise PhotoNotFound(f"no photo {photo_id} in the store")
@@ -83,14 +88,14 @@ class PhotosMixin(StoreCore):
             raise StoreTampered(f"photo {photo_id} has missing chunks: the store was altered")
         return tag, count, head["size"]
 
-    def photo_size(self, photo_id: str) -> int:
+    def size(self, photo_id: str) -> int:
         return self._photo_shape(photo_id)[2]
 
-    def photo_ids(self) -> list[str]:
-        rows = self._db().execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?", (_HEADER,)).fetchall()
+    def ids(self) -> list[str]:
+        rows = self._core.db().execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?", (_HEADER,)).fetchall()
         return sorted(self._header(tag, blob)["id"] for tag, blob in rows)
 
-    def iter_photo(self, photo_id: str, start: int = 0, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    def stream(self, photo_id: str, start: int = 0, chunk: int = 256 * 1024) -> Iterator[bytes]:
         """Plaintext from byte `start` in pieces of at most `chunk` bytes (resumable uploads)."""
         tag, count, size = self._photo_shape(photo_id)
         if not 0 <= start <= size or chunk < 1:
@@ -100,40 +105,40 @@ class PhotosMixin(StoreCore):
     def _photo_pieces(self, photo_id: str, tag: str, shape: tuple[int, int], start: int,
                       piece: int) -> Iterator[bytes]:
         count, size = shape
-        first = start // self._chunk_size
+        first = start // self._core.chunk_size
         for index in range(first, count):
             last = index == count - 1
-            want = size - index * self._chunk_size if last else self._chunk_size
-            row = self._db().execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = ?",
+            want = size - index * self._core.chunk_size if last else self._core.chunk_size
+            row = self._core.db().execute("SELECT blob FROM photos WHERE photo_tag = ? AND chunk_index = ?",
                                      (tag, index)).fetchone()
-            plain = self._open(row[0] if row else None, _ad("photo", tag, index, last),
+            plain = self._core.open(row[0] if row else None, ad("photo", tag, index, last),
                                f"photo {photo_id} chunk {index}")
             if len(plain) < want or (not last and len(plain) != want):
                 raise StoreTampered(f"photo {photo_id} chunk {index} has the wrong length")
-            view = memoryview(plain)[:want][start - first * self._chunk_size if index == first else 0:]
+            view = memoryview(plain)[:want][start - first * self._core.chunk_size if index == first else 0:]
             for at in range(0, len(view), piece):
                 yield bytes(view[at:at + piece])
 
-    def read_photo(self, photo_id: str) -> bytes:
-        return b"".join(self.iter_photo(photo_id, 0, self._chunk_size))
+    def read(self, photo_id: str) -> bytes:
+        return b"".join(self.stream(photo_id, 0, self._core.chunk_size))
 
-    def delete_photo(self, photo_id: str) -> None:
-        with self.transaction():
-            self._remove("photos", "photo_tag = ?", (self._k().tag("photo", photo_id),))
+    def delete(self, photo_id: str) -> None:
+        with self._core.transaction():
+            self._core.remove("photos", "photo_tag = ?", (self._core.keys().tag("photo", photo_id),))
 
-    def _reseal_photos(self, old: Keys, new: Keys) -> None:
+    def reseal(self, old: Keys, new: Keys) -> None:
         """One photo at a time, so re-keying never holds more than one photo's chunks in memory."""
-        conn = self._db()
+        conn = self._core.db()
         for tag, blob in conn.execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?",
                                       (_HEADER,)).fetchall():
             head = self._header(tag, blob, old)
             new_tag = new.tag("photo", head["id"])
             rows = conn.execute("SELECT chunk_index, blob FROM photos WHERE photo_tag = ? AND chunk_index >= 0",
                                 (tag,)).fetchall()
-            fresh = [(new_tag, _HEADER, self._seal_json(head, _ad("photo", new_tag, _HEADER), new))]
+            fresh = [(new_tag, _HEADER, self._core.seal_json(head, ad("photo", new_tag, _HEADER), new))]
             for index, chunk_blob in rows:
                 last = index == head["chunks"] - 1
-                plain = self._open(chunk_blob, _ad("photo", tag, index, last), f"photo {head['id']} chunk {index}", old)
-                fresh.append((new_tag, index, self._seal(plain, _ad("photo", new_tag, index, last), new)))
+                plain = self._core.open(chunk_blob, ad("photo", tag, index, last), f"photo {head['id']} chunk {index}", old)
+                fresh.append((new_tag, index, self._core.seal(plain, ad("photo", new_tag, index, last), new)))
             conn.execute("DELETE FROM photos WHERE photo_tag = ?", (tag,))
             conn.executemany("INSERT INTO photos (photo_tag, chunk_index, blob) VALUES (?, ?, ?)", fresh)

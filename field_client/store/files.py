@@ -1,24 +1,24 @@
-"""The device store's files on disk: the SQLite schema and pragmas, opening a connection, and
-removing or syncing the files and the names in their directory.
-
-`field_client.store` calls `_connect` and `_remove_files` through its own module globals, so tests
-(and the crash tests' child processes) can replace them there to simulate a crash at a given step.
-"""
+"""The device store's files on disk: the SQLite schema and pragmas, opening a connection, removing or syncing the
+files and the names in their directory, and `StoreHooks`, the seams where a test stops or kills a create or an
+erase at an exact step (passed to `Store.create` / `Store.open`; the defaults do the real thing)."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from field_client.store_core import DB_NAME, StoreDamaged
+from field_client.store.errors import StoreDamaged
 
-_SIDECARS = ("-wal", "-shm", "-journal")
-_BUILDING = ".building"  # suffix of a store being built under a temporary name by `Store.create`
+DB_NAME = "store.db"
+SIDECARS = ("-wal", "-shm", "-journal")
+BUILDING = ".building"  # suffix of a store being built under a temporary name by `Store.create`
 
 # Only opaque tags (keyed MACs of the real ids) and ciphertext: no case id, op kind, state key or error text in
 # clear. WITHOUT ROWID keeps each table one b-tree, so no separate index can disagree with it.
-_SCHEMA = (
+SCHEMA = (
     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), header BLOB NOT NULL,"
     " wrapped_key BLOB NOT NULL, key_check BLOB NOT NULL, checksum BLOB NOT NULL, erased INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE manifest (id INTEGER PRIMARY KEY CHECK (id = 1), blob BLOB NOT NULL)",
@@ -37,22 +37,36 @@ _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA secure
             "PRAGMA temp_store=MEMORY", "PRAGMA trusted_schema=OFF")
 
 
-def _db_path(directory: Path | str) -> Path:
+def db_path(directory: Path | str) -> Path:
     return Path(directory) / DB_NAME
 
 
-def _remove_files(path: Path) -> None:
-    for suffix in ("",) + _SIDECARS:
+def remove_files(path: Path) -> None:
+    for suffix in ("",) + SIDECARS:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def _remove_leftovers(path: Path) -> None:
+def _no_step(sql: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class StoreHooks:
+    """Where a create or an erase can be stopped: crash tests kill the process in one of these, so a crash at
+    that exact step is reproduced (a flat battery or SIGKILL runs no clean-up either)."""
+
+    building: Callable[[str], None] = _no_step  # before each SQL statement that builds a new store
+    link: Callable[[Path, Path], None] = os.link  # links the built store into place (raises without hard links)
+    remove_files: Callable[[Path], None] = remove_files  # deletes a store's files (erase; a finished-off erase)
+
+
+def remove_leftovers(path: Path) -> None:
     """Delete the temporary files of creations a crash cut short (see `Store.create`); they hold no case data."""
-    for leftover in path.parent.glob(f"{path.name}.*{_BUILDING}*"):
+    for leftover in path.parent.glob(f"{path.name}.*{BUILDING}*"):
         leftover.unlink(missing_ok=True)
 
 
-def _sync_dir(directory: Path) -> None:
+def sync_dir(directory: Path) -> None:
     """Make a new or removed name in `directory` durable (POSIX; elsewhere a directory cannot be opened)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -66,7 +80,7 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     # mode=rw on open so a missing file is never silently created; autocommit, we BEGIN ourselves.
     uri = path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)

@@ -1,4 +1,5 @@
-"""The device store's key envelope: reading and unlocking it, choosing the KDF cost, and changing the passphrase.
+"""The device store's key envelope: reading and unlocking it, choosing the KDF cost, and `Passphrase`, the part
+that changes the passphrase (rotating the data key) or raises the KDF cost of an open store.
 
 Changing the passphrase rotates the data key: every row is re-sealed under a fresh key (and re-tagged) in the
 same SQLite transaction that writes the new envelope, so a crash leaves either the old store or the new one.
@@ -9,22 +10,23 @@ there before either: the old ciphertext is gone from the file (secure_delete, th
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from field_client import crypto, passphrase_policy
-from field_client.store_core import (
-    FORMAT,
-    Keys,
-    StoreCore,
-    StoreDamaged,
-    StoreErased,
-    StoreError,
-    StoreTampered,
-    WeakKdf,
-    WrongPassphrase,
-    weak_kdf_allowed,
-)
-from field_client.store_manifest import scan
+from field_client.store.core import Core
+from field_client.store.errors import StoreDamaged, StoreErased, StoreError, StoreTampered, WeakKdf, WrongPassphrase
+from field_client.store.manifest import scan
+from field_client.store.sealing import Keys, weak_kdf_allowed
+
+FORMAT = 2  # 2: opaque row tags, padded sealed bodies, sealed manifest, keyless envelope checksum
+DEFAULT_KDF_N = crypto.OWASP_N
+
+
+class Resealable(Protocol):
+    """A part that holds rows: re-keying asks it to re-seal them all under the new keys."""
+
+    def reseal(self, old: Keys, new: Keys) -> None: ...
 
 
 def envelope_row(envelope: crypto.Envelope) -> tuple[bytes, bytes, bytes, bytes]:
@@ -83,49 +85,47 @@ def choose_params(requested: int | None, current: crypto.KdfParams | None = None
     return crypto.calibrate(floor=current)
 
 
-class KeysMixin(StoreCore):
+def write_envelope(conn: sqlite3.Connection, envelope: crypto.Envelope) -> None:
+    conn.execute("UPDATE meta SET header = ?, wrapped_key = ?, key_check = ?, checksum = ? WHERE id = 1",
+                 envelope_row(envelope))
+
+
+class Passphrase:
     """Passphrase change (with data-key rotation) and the KDF cost of an open store."""
 
-    def change_passphrase(self, old: str, new: str, *, kdf_n: int | None = None) -> None:
+    def __init__(self, core: Core, holders: Sequence[Resealable]) -> None:
+        self._core, self._holders = core, tuple(holders)
+
+    def change(self, old: str, new: str, *, kdf_n: int | None = None) -> None:
         """Re-key the store under `new`: fresh data key, fresh salt, cost recalibrated (never lowered) or `kdf_n`."""
-        conn = self._no_transaction("change the passphrase")
+        core = self._core
+        conn = core.no_transaction("change the passphrase")
         passphrase_policy.check(new)
         key, params, extra = unlock(conn, old)
-        if self._key is None or not crypto.same_bytes(key, self._key):
+        if core.data_key is None or not crypto.same_bytes(key, core.data_key):
             raise StoreTampered("the stored key no longer matches this open store")
         fresh = Keys(crypto.new_data_key())
         envelope = crypto.seal_envelope(fresh.data_key, new, choose_params(kdf_n, params), extra)
-        old_keys = self._k()
+        old_keys = core.keys()
         try:
-            with self.transaction():
-                self._reseal_all(old_keys, fresh)
-                self._keys = fresh
-                self._tally = scan(conn, fresh.mac_key, self._tally.next_seq)
-                self._write_envelope(envelope)
+            with core.transaction():
+                for holder in self._holders:
+                    holder.reseal(old_keys, fresh)
+                core.use_keys(fresh)
+                core.tally = scan(conn, fresh.mac_key, core.tally.next_seq)
+                write_envelope(conn, envelope)
         except BaseException:
-            self._keys = old_keys
+            core.use_keys(old_keys)
             raise
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old key's ciphertext leaves the WAL too
 
     def strengthen(self, passphrase: str, params: crypto.KdfParams) -> None:
         """Re-wrap the same data key at a higher cost (a store made by an older client or with a test cost)."""
-        _, _, extra = unlock(self._db(), passphrase)
-        with self.transaction():
-            self._write_envelope(crypto.seal_envelope(self._k().data_key, passphrase, params, extra))
-        self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn = self._core.db()
+        _, _, extra = unlock(conn, passphrase)
+        with self._core.transaction():
+            write_envelope(conn, crypto.seal_envelope(self._core.keys().data_key, passphrase, params, extra))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def kdf_params(self) -> crypto.KdfParams:
-        return crypto.parse_header(read_envelope(self._db()).header)[0]
-
-    def _write_envelope(self, envelope: crypto.Envelope) -> None:
-        self._db().execute("UPDATE meta SET header = ?, wrapped_key = ?, key_check = ?, checksum = ? WHERE id = 1",
-                           envelope_row(envelope))
-
-    def _reseal_all(self, old: Keys, new: Keys) -> None:
-        raise NotImplementedError  # Store combines the parts that know each table
-
-    def _no_transaction(self, action: str) -> sqlite3.Connection:
-        conn = self._db()
-        if self._depth:
-            raise StoreError(f"cannot {action} inside a transaction")
-        return conn
+        return crypto.parse_header(read_envelope(self._core.db()).header)[0]
