@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .adapters.access_models import User
 from .adapters.models import Case
-from .domain.access import Actor
+from .domain.access import SYSTEM, Actor
 from .domain.lifecycle import CaseStatus, Closure, CloseReason, TransitionRequest
 from .domain.vocabulary import ReferralRoute, ReferralSource, Role, Situation
 from .service import assignments, calendar, lifecycle, referrals
@@ -55,9 +55,9 @@ def is_seeded(session: Session) -> bool:
 def seed(session: Session, n_cases: int = 36, rng: random.Random | None = None) -> dict[str, int]:
     rng = rng or random.Random(2025)
     users = {u[0]: add_user(session, u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
-    admin = Actor(users["admin"].id, Role.ADMIN)
+    # The fictional cases are the demo supervisor's story; the term dates are the council's data, loaded by no one.
     supervisor = Actor(users["supervisor"].id, Role.SUPERVISOR)
-    calendar.load_term_dates(session, admin, DEMO_TERMS, "csv")
+    calendar.load_term_dates(session, SYSTEM, DEMO_TERMS, "csv")
     officers = [users["officer1"].id, users["officer2"].id]
     for i in range(n_cases):
         receipt = referrals.submit_referral(session, supervisor, _referral(i, rng))

@@ -22,6 +22,7 @@ class AuditEntrySchema(ma.Schema):
     id = f.Integer()
     at = f.DateTime()
     actor_id = f.Integer(allow_none=True)
+    actor = f.String(metadata={"description": "`user` (actor_id names them) or `system` (no person acted)"})
     device_id = f.Integer(allow_none=True)
     action = f.String()
     case_id = f.Integer(allow_none=True)
@@ -30,7 +31,8 @@ class AuditEntrySchema(ma.Schema):
 
 def _query(session, actor, query, page, page_size):
     rows, total = audit.query(session, actor, page=page, page_size=page_size, **query)
-    return [{"id": e.id, "at": e.at, "actor_id": e.actor_id, "device_id": e.device_id, "action": e.action,
+    return [{"id": e.id, "at": e.at, "actor_id": e.actor_id,
+             "actor": "system" if e.actor_id is None else "user", "device_id": e.device_id, "action": e.action,
              "case_id": e.case_id, "detail": e.detail} for e in rows], total
 
 

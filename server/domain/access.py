@@ -11,13 +11,22 @@ from .vocabulary import Role
 
 @dataclass(frozen=True)
 class Actor:
-    user_id: int
+    user_id: int | None  # None only for SYSTEM
     role: Role
     device_id: int | None = None
     device_status: str | None = None  # active or retired; revoked devices never get this far
     # False only for the retired device of a disabled account: it may still hand in what it holds (push, uploads,
     # goodbye) so that nothing captured is lost, but what it pushes is kept for review, not applied.
     account_active: bool = True
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
+
+# Work no person asked for at that moment (command-line loads, scheduled jobs, demo seeding): it may do what an
+# admin may, and the audit log names no user for it (actor "system") rather than an admin who did nothing.
+SYSTEM = Actor(user_id=None, role=Role.ADMIN)
 
 
 class Permission(StrEnum):

@@ -10,6 +10,7 @@ from ..adapters.models import Case, TermDate
 from ..domain.access import Actor, Permission, require
 from ..domain.calendar import (Deadline, DeadlineFacts, SchoolCalendar, Term,
                                compute_deadlines, parse_term_dates)
+from . import audit
 
 
 def school_calendar(session: Session) -> SchoolCalendar:
@@ -25,6 +26,8 @@ def load_term_dates(session: Session, actor: Actor, text: str, fmt: str) -> list
     session.execute(delete(TermDate).where(TermDate.academic_year.in_(years)))
     for t in terms:
         session.add(TermDate(academic_year=t.academic_year, name=t.name, start=t.start, end=t.end))
+    # Term dates move every school-day deadline, so who loaded them is kept.
+    audit.record(session, actor, "term_dates.load", None, detail=",".join(sorted(years))[:audit.DETAIL_MAX])
     return terms
 
 
