@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from field_client import cli_common, state
+from field_client import state
 from field_client.cli import cli
+from field_client.cli import common as cli_common
+from field_client.cli.common import Seams
 from field_client.store import Store
 from tests.unit.field_client.fake_sync_server import BASE, PASSWORD, USERNAME, FakeServer, make_case
 
 PASS = "tidal marmalade lantern quiver"
 
 
+# The seams `run` hands the CLI (as click's `obj`): the `server` fixture routes its HTTP to the fake server.
+_SEAMS: dict[str, Seams] = {}
+
+
 @pytest.fixture
-def server(monkeypatch) -> FakeServer:
+def server() -> Iterator[FakeServer]:
     fake = FakeServer()
-    monkeypatch.setattr(cli_common, "make_session", fake.session)
-    return fake
+    _SEAMS["cli"] = Seams(make_session=fake.session)
+    yield fake
+    _SEAMS.clear()
 
 
 @pytest.fixture
@@ -35,7 +43,7 @@ def home(tmp_path: Path, monkeypatch) -> Path:
 
 
 def run(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
+    return CliRunner().invoke(cli, list(args), input=input, obj=_SEAMS.get("cli"))
 
 
 def assert_one_line_error(result: Result, code: int, fragment: str) -> None:

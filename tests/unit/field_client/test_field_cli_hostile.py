@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import Result
 
 from field_client import state
-from field_client.cli_common import CliFailure, shown
+from field_client.cli.common import CliFailure, shown
 from field_client.store import Store
 from tests.unit.field_client.fake_sync_server import USERNAME, make_case
 from tests.unit.field_client.test_field_cli import (  # noqa: F401

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from field_client import cli_common, state
+from field_client import state
+from field_client.cli import common as cli_common
 from field_client.store import Store
 from tests.unit.field_client.fake_sync_server import BASE, OTHER_USERNAME, PASSWORD, USERNAME
 from tests.unit.field_client.test_field_cli import (  # noqa: F401

@@ -1,4 +1,4 @@
-"""Read-only commands: `cases`, `show`, `outbox` (all refused while the device is locked)."""
+"""Read-only commands: `cases`, `show` (refused while the device is locked)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from field_client import photos
-from field_client.cli_common import CliFailure, Env, address_text, child_name, console, shown
-from sync.vocabulary import OpKind
+from field_client.cli.common import CliFailure, Env, address_text, child_name, console, shown
 
 
 def _due(snapshot: dict[str, Any]) -> str:
@@ -83,25 +81,6 @@ def show(env: Env, case_id: int) -> None:
         click.echo(shown(f"{'Not sent yet:':<16}{item.kind} {item.op_id} (recorded {item.created_at[:16]})"))
 
 
-@click.command()
-@click.pass_obj
-def outbox(env: Env) -> None:
-    """Operations waiting to be sent, with attempts and the last error."""
-    engine = env.engine()
-    items = engine.outbox()
-    if not items:
-        click.echo("Outbox empty: everything has been sent.")
-        return
-    table = Table("#", "Operation", "Kind", "Case", "Attempts", "Last error")
-    for item in items:
-        kind = item.kind
-        if item.kind == OpKind.attach_photo and not photos.is_done(engine.store, item.op_id):
-            kind += " (photo not uploaded yet)"
-        cells = (item.seq, item.op_id, kind, item.case_id or "-", item.attempts, item.last_error or "-")
-        table.add_row(*(shown(cell, markup=True) for cell in cells))
-    console().print(table)
-
-
 def register(group: click.Group) -> None:
-    for command in (cases, show, outbox):
+    for command in (cases, show):
         group.add_command(command)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,11 @@ class FieldGroup(click.Group):
             raise failure_for(exc) from None
 
 
-def make_session() -> requests.Session:
-    """The HTTP session for transports (a seam for tests)."""
-    return requests.Session()
+@dataclass(frozen=True)
+class Seams:
+    """What a test replaces, passed to the `cli` group as click's `obj`: the HTTP session transports use."""
+
+    make_session: Callable[[], requests.Session] = requests.Session
 
 
 def secret(env: str, prompt: str, confirm: bool = False) -> str:
@@ -93,7 +96,8 @@ class Env:
     """Per-invocation context: store location and the store once opened (closed when the command ends)."""
 
     home: Path
-    kdf_n: int
+    kdf_n: int | None
+    make_session: Callable[[], requests.Session] = requests.Session
     _store: Store | None = field(default=None, repr=False)
 
     def store(self) -> Store:
@@ -109,7 +113,7 @@ class Env:
         if online:
             # The URL was vetted (https, or http to loopback) at enrolment.
             transport = Transport(store.state.get(state.SERVER_URL), store.state.get(state.DEVICE_TOKEN),
-                                  session=make_session(), allow_insecure=True)
+                                  session=self.make_session(), allow_insecure=True)
         return SyncEngine(store, transport)
 
     def close(self) -> None:

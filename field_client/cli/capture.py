@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from field_client.cli_common import CliFailure, Env, address_option_values, address_options
+from field_client.cli.common import CliFailure, Env, address_option_values, address_options
 from sync.ops import PHOTO_CONTENT_TYPES
 from sync.vocabulary import AddressCheckResult, AddressCheckSource, VisitOutcome
 
