@@ -16,6 +16,7 @@ from typing import Any
 
 from field_client import state
 from field_client.store import Store
+from field_client.sync_transport import SyncTransport
 from field_client.transport import TransportError
 from sync.backoff import backoff_delays
 
@@ -116,7 +117,7 @@ class ChunkSizer:
 class PhotoUploader:
     """Uploads every pending photo; a retryable failure is retried (resuming) a few times, then left for later."""
 
-    def __init__(self, store: Store, transport: Any, sleep: Callable[[float], None],
+    def __init__(self, store: Store, transport: SyncTransport, sleep: Callable[[float], None],
                  attempts: int = 3, rng: random.Random | None = None, sizer: ChunkSizer | None = None) -> None:
         self.store, self.transport, self.sleep = store, transport, sleep
         self.attempts, self.rng, self.sizer = max(1, attempts), rng, sizer or ChunkSizer()
@@ -157,7 +158,7 @@ class PhotoUploader:
     def _send(self, photo_id: str) -> None:
         entry = entries(self.store)[photo_id]
 
-        def chunks_from(offset: int) -> Any:
+        def chunks_from(offset: int) -> Iterator[bytes]:
             return self.sizer.pieces(self.store.photos.stream(photo_id, offset, _READ_PIECE))
 
         def on_progress(url: str, offset: int) -> None:

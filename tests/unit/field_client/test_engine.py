@@ -300,6 +300,31 @@ def test_offline_too_long_locks_until_a_sync_succeeds(engine, server, store, clo
     assert not engine.locked() and [c["id"] for c in engine.cases()] == [1]
 
 
+def test_no_capture_slips_past_the_offline_lock_now_that_the_engine_has_no_pass_throughs(engine, server, store,
+                                                                                        clock):
+    # Capture is reached as engine.capture (explicit signatures); the lock must guard every one of its methods.
+    synced(engine, server, 1)
+    visit = engine.capture.record_visit(1, **VISIT)
+    clock.advance(hours=2)
+    attempts = [lambda: engine.capture.record_visit(1, **VISIT),
+                lambda: engine.capture.record_address_check(1, "council_tax", "no_record"),
+                lambda: engine.capture.add_photo(visit, b"photo", "image/jpeg"),
+                lambda: engine.capture.propose_change(1, {"contact_phone": "01632 960002"}),
+                lambda: engine.capture.acknowledge_assignment(1)]
+    for attempt in attempts:
+        with pytest.raises(DeviceLocked):
+            attempt()
+    assert [item.op_id for item in store.outbox.pending()] == [visit]
+    assert not any(hasattr(SyncEngine, name) for name in ("record_visit", "record_address_check", "add_photo"))
+
+
+def test_op_ids_come_from_the_injected_source(store, server, clock):
+    ids = iter(["11111111-1111-4111-8111-111111111111"])
+    engine = SyncEngine(store, None, clock=clock, new_op_id=lambda: next(ids))
+    store.records.put(state.CASES, "1", 1, make_case(1))
+    assert engine.capture.record_visit(1, **VISIT) == "11111111-1111-4111-8111-111111111111"
+
+
 def test_a_clock_wound_back_locks(engine, server, clock):
     synced(engine, server, 1)
     clock.advance(days=-1)

@@ -106,3 +106,16 @@ def test_an_interrupted_erase_leaves_no_store_to_block_enrolment(tmp_path):
     assert Store.exists(tmp_path) is False
     assert not (tmp_path / "store.db").exists()
     Store.create(tmp_path, "another passphrase", kdf_n=2**10).close()
+
+
+def test_a_crash_seam_injected_into_one_store_leaves_every_other_store_alone(tmp_path: Path) -> None:
+    # Was: tests replaced module globals (`field_client.store._remove_files`), so a simulated crash hit every
+    # store in the process. The seam now belongs to the store it was given to.
+    crashing = Store.create(tmp_path / "a", PASS, kdf_n=CHEAP_N, hooks=StoreHooks(remove_files=lambda path: None))
+    ordinary = Store.create(tmp_path / "b", PASS, kdf_n=CHEAP_N)
+    crashing.erase()
+    ordinary.erase()
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [DB_NAME]  # the "crash" kept its erased file
+    assert list((tmp_path / "b").iterdir()) == []
+    with pytest.raises(StoreErased):
+        Store.open(tmp_path / "a", PASS)
