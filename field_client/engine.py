@@ -34,6 +34,7 @@ from field_client.transport import TransportError
 from schemas import CheckResponseSchema, PushResponseSchema
 from sync.cursor import decode_cursor
 from sync.errors import CursorInvalid, DeviceLocked, DeviceRetired, DeviceRevoked, ResyncRequired, SyncError
+from sync.problems import described
 from sync.vocabulary import DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, OpKind, OpStatus
 
 Progress = Callable[[str, int, int | None], None]
@@ -45,9 +46,7 @@ MAX_RESYNCS = 4  # per sync; a server that keeps asking is a fault, not a reason
 class RetirementIncomplete(SyncError):
     """Client-side only: the device is retired but some ops could not be sent yet, so it did not wipe."""
 
-    code = "retirement-incomplete"
-    title = "Device is retired; pending work could not be sent yet"
-    http_status = 409
+    code, title, http_status = described("retirement-incomplete")
 
 
 @dataclass

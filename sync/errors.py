@@ -1,4 +1,5 @@
-"""Protocol errors, each with a stable code that becomes the RFC 9457 problem `type` on the wire.
+"""Protocol errors, each with a stable code that becomes the RFC 9457 problem `type` on the wire; codes, titles
+and statuses come from the one catalogue, `sync.problems`.
 
 A client acts on the code (wipe, resync, upgrade), never on the human-readable title or detail.
 `http_status` is the suggested status for the server's single error-to-HTTP mapping; `DeviceLocked` is
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sync.problems import PROBLEM_TYPE_BASE, described, problem_type
 from sync.vocabulary import SUPPORTED_PROTOCOL_VERSIONS
 
-PROBLEM_TYPE_BASE = "https://cme.example/problems/"
+__all__ = ["PROBLEM_TYPE_BASE", "problem_type"]  # re-exported: clients have always found them here
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,13 @@ class Problem:
     message: str
 
 
-def problem_type(code: str) -> str:
-    """The problem-details `type` URI for an error code."""
-    return PROBLEM_TYPE_BASE + code
-
-
 class SyncError(Exception):
     """Base of all protocol errors."""
 
-    code: ClassVar[str] = "sync-error"
-    title: ClassVar[str] = "Sync error"
-    http_status: ClassVar[int] = 400
+    code: ClassVar[str]
+    title: ClassVar[str]
+    http_status: ClassVar[int]
+    code, title, http_status = described("sync-error")
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
@@ -53,23 +51,17 @@ class SyncError(Exception):
 
 
 class UnsupportedProtocol(SyncError):
-    code = "unsupported-protocol"
-    title = "Unsupported sync protocol version"
-    http_status = 400
+    code, title, http_status = described("unsupported-protocol")
 
 
 class CursorInvalid(SyncError):
-    code = "cursor-invalid"
-    title = "Pull cursor is not valid"
-    http_status = 400
+    code, title, http_status = described("cursor-invalid")
 
 
 class OpInvalid(SyncError):
     """An op envelope that cannot be read at all (payload contents are judged by `validate_payload`)."""
 
-    code = "op-invalid"
-    title = "Operation is not valid"
-    http_status = 422
+    code, title, http_status = described("op-invalid")
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
@@ -80,33 +72,25 @@ class OpInvalid(SyncError):
 class DeviceRevoked(SyncError):
     """The device must wipe its store at once."""
 
-    code = "device-revoked"
-    title = "Device has been revoked"
-    http_status = 403
+    code, title, http_status = described("device-revoked")
 
 
 class DeviceRetired(SyncError):
     """The device must push everything it holds, then wipe."""
 
-    code = "device-retired"
-    title = "Device has been retired"
-    http_status = 403
+    code, title, http_status = described("device-retired")
 
 
 class DeviceLocked(SyncError):
     """Client-side only: offline too long; locked until it reaches the server."""
 
-    code = "device-locked"
-    title = "Device is locked until it contacts the server"
-    http_status = 423
+    code, title, http_status = described("device-locked")
 
 
 class ResyncRequired(SyncError):
     """The device must rebuild its scope from scratch (pull from an empty cursor)."""
 
-    code = "resync-required"
-    title = "Full resync required"
-    http_status = 409
+    code, title, http_status = described("resync-required")
 
 
 ERRORS_BY_CODE: dict[str, type[SyncError]] = {

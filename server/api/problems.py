@@ -11,13 +11,23 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import Busy, DomainError, TooManyAttempts, Unauthenticated
-from sync.errors import SyncError, problem_type
+from sync.errors import SyncError
+from sync.problems import CATALOGUE, PROBLEM_TYPE_BASE, problem_type
 
 log = logging.getLogger(__name__)
 
 
+def catalogue_listing() -> list[dict]:
+    """Every problem type the server sends, for the OpenAPI document (`x-problem-types`)."""
+    return [{"type": p.type, "title": p.title, "status": p.status, "means": p.means}
+            for p in CATALOGUE.values() if p.sent]
+
+
 class ProblemSchema(ma.Schema):
-    type = ma.fields.String(required=True)
+    type = ma.fields.String(required=True, metadata={
+        "description": f"A stable URI under {PROBLEM_TYPE_BASE} naming the problem; a client acts on it, never "
+                       "on the title or detail. `x-problem-types` lists every type with its title and status.",
+        "x-problem-types": catalogue_listing()})
     title = ma.fields.String(required=True)
     status = ma.fields.Integer(required=True)
     detail = ma.fields.String()
@@ -28,12 +38,20 @@ class ProblemSchema(ma.Schema):
 
 
 def problem(status: int, code: str, title: str, detail: str | None = None, **extra) -> Response:
+    if code not in CATALOGUE:  # a type on the wire is one a client can look up
+        log.error("problem type %r is not in the catalogue (sync.problems)", code)
     body = {"type": problem_type(code), "title": title, "status": status, "instance": request.path}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     return resp
+
+
+def send(code: str, detail: str | None = None, *, status: int | None = None, **extra) -> Response:
+    """A catalogued problem with its title, and its status unless the refusal carries its own."""
+    entry = CATALOGUE[code]
+    return problem(status or entry.status, entry.code, entry.title, detail, **extra)
 
 
 def http_problem(error: HTTPException) -> Response:
@@ -45,11 +63,13 @@ def http_problem(error: HTTPException) -> Response:
         first = next(iter(fields), None)
         detail = f"{first}: {fields[first][0]}" if first else None
         if error.code == 400:  # webargs: the body is not JSON at all ({"json": ["Invalid JSON body."]})
-            return problem(400, "malformed-body", "The request body is not valid JSON", detail, field=first)
-        return problem(error.code or 422, "invalid-input", "A field is not valid", detail, field=first,
-                       errors=fields)
+            return send("malformed-body", detail, field=first)
+        return send("invalid-input", detail, status=error.code or 422, field=first, errors=fields)
     code = (error.name or "error").lower().replace(" ", "-")
-    resp = problem(error.code or 500, code, error.name or "Error", error.description)
+    if code in CATALOGUE:
+        resp = send(code, error.description, status=error.code)
+    else:  # an HTTP refusal this API does not name itself: the generic type, with werkzeug's words as detail
+        resp = send("http-error", f"{error.name}: {error.description}", status=error.code or 500)
     if error.code == 405 and getattr(error, "valid_methods", None):
         resp.headers["Allow"] = ", ".join(error.valid_methods)
     return resp
@@ -78,11 +98,7 @@ PROBLEM_JSON = "application/problem+json"
 # Failures of the database or the disk, not of the request: nothing was saved, and the client retries later
 # (the field client keeps its outbox on any 5xx). Never a 500, which reads as a fault in the request or the code.
 BUSY, UNAVAILABLE, FULL = "busy", "unavailable", "insufficient-storage"
-_OUTAGES = {  # verdict -> (status, title, Retry-After seconds)
-    BUSY: (503, "The register is busy; try again", 2),
-    UNAVAILABLE: (503, "The register's database cannot be reached; try again later", 30),
-    FULL: (507, "The server's storage is full; try again later", 300),
-}
+_RETRY_AFTER = {BUSY: 2, UNAVAILABLE: 30, FULL: 300}  # verdict (a catalogued type) -> Retry-After seconds
 STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # PostgreSQL SQLSTATEs: serialisation failure, deadlock, lock not available; disk full; and SQLite result codes
 # (the low byte of extended codes): SQLITE_BUSY / SQLITE_LOCKED (busy past busy_timeout), SQLITE_FULL.
@@ -106,9 +122,8 @@ def database_verdict(err: DBAPIError) -> str | None:
 
 
 def _unavailable(verdict: str) -> Response:
-    status, title, retry_after = _OUTAGES[verdict]
-    resp = problem(status, verdict, title, "nothing was saved")
-    resp.headers["Retry-After"] = str(retry_after)
+    resp = send(verdict, "nothing was saved")
+    resp.headers["Retry-After"] = str(_RETRY_AFTER[verdict])
     return resp
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -175,4 +190,4 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "internal-error", "Something went wrong on the server; nothing was saved")
+        return send("internal-error")

@@ -8,6 +8,7 @@ from flask import request
 
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.storable import storable
+from sync.problems import described
 from sync.text import text_problem
 
 
@@ -21,7 +22,7 @@ BOM = "\ufeff"
 
 
 class MalformedBody(DomainError):
-    code, title, status = "malformed-body", "The request body is not valid JSON", 400
+    code, title, status = described("malformed-body")
 
 
 class _LongNumber(Exception):

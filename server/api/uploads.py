@@ -20,6 +20,7 @@ from werkzeug.http import http_date
 
 from sync.errors import check_protocol_version
 from sync.ops import MAX_PHOTO_BYTES
+from sync.problems import described
 from sync.vocabulary import PROTOCOL_HEADER
 from ..domain.access import Actor
 from ..domain.errors import DomainError, NotFound
@@ -38,7 +39,7 @@ _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic",
 
 
 class TusVersionUnsupported(DomainError):
-    code, title, status = "tus-version-unsupported", "Unsupported tus version", 412
+    code, title, status = described("tus-version-unsupported")
 
 
 def tus(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,13 +1,14 @@
-"""Domain errors. Each carries a stable code; the API maps them to RFC 9457 problem details in one place."""
+"""Domain errors. Each carries a stable code from the catalogue (`sync.problems`: its title and status too); the
+API maps them to RFC 9457 problem details in one place."""
 from __future__ import annotations
+
+from sync.problems import described
 
 
 class DomainError(Exception):
     """A rule of the register refused something. `rule` names the policy paragraph or the rule that refused."""
 
-    code = "domain-error"
-    title = "The request breaks a rule of the register"
-    status = 409
+    code, title, status = described("domain-error")
 
     def __init__(self, detail: str, *, rule: str | None = None, field: str | None = None) -> None:
         super().__init__(detail)
@@ -17,43 +18,31 @@ class DomainError(Exception):
 
 
 class TransitionRefused(DomainError):
-    code = "transition-refused"
-    title = "The case cannot move to that state"
+    code, title, status = described("transition-refused")
 
 
 class ClosureRefused(TransitionRefused):
-    code = "closure-refused"
-    title = "The case cannot be closed"
+    code, title, status = described("closure-refused")
 
 
 class InvalidInput(DomainError):
-    code = "invalid-input"
-    title = "A field is not valid"
-    status = 422
+    code, title, status = described("invalid-input")
 
 
 class NotFound(DomainError):
-    code = "not-found"
-    title = "Not found"
-    status = 404
+    code, title, status = described("not-found")
 
 
 class Forbidden(DomainError):
-    code = "forbidden"
-    title = "Your role does not allow this"
-    status = 403
+    code, title, status = described("forbidden")
 
 
 class Unauthenticated(DomainError):
-    code = "unauthenticated"
-    title = "Sign in first"
-    status = 401
+    code, title, status = described("unauthenticated")
 
 
 class TooManyAttempts(DomainError):
-    code = "too-many-attempts"
-    title = "Too many failed sign-ins; wait and try again"
-    status = 429
+    code, title, status = described("too-many-attempts")
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
@@ -63,9 +52,7 @@ class TooManyAttempts(DomainError):
 class Busy(DomainError):
     """The server is at its bound for costly work (e.g. password checks); nothing was done, retry shortly."""
 
-    code = "busy"
-    title = "The register is busy; try again"
-    status = 503
+    code, title, status = described("busy")
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
@@ -73,18 +60,12 @@ class Busy(DomainError):
 
 
 class VersionMismatch(DomainError):
-    code = "version-mismatch"
-    title = "The case has changed since you read it"
-    status = 412
+    code, title, status = described("version-mismatch")
 
 
 class PreconditionRequired(DomainError):
-    code = "precondition-required"
-    title = "Send If-Match with the case's ETag"
-    status = 428
+    code, title, status = described("precondition-required")
 
 
 class Conflict(DomainError):
-    code = "conflict"
-    title = "That already exists"
-    status = 409
+    code, title, status = described("conflict")

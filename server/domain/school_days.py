@@ -20,6 +20,7 @@ from typing import Any
 import holidays
 
 from server.domain.errors import InvalidInput
+from sync.problems import described
 
 CLOSURE_PREFIX = "closure:"
 CSV_COLUMNS = ("academic_year", "name", "start", "end")
@@ -66,8 +67,7 @@ class SchoolDayCount:
 class TermDatesError(InvalidInput, ValueError):
     """The term-dates file is wrong. `field` says where: "terms[2].end", "row 3: start", "header"."""
 
-    code = "invalid-term-dates"
-    title = "The term dates are not valid"
+    code, title, status = described("invalid-term-dates")
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", field=field)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from sync.problems import described
 from sync.vocabulary import OpKind
 from ..adapters.blobs import BlobStore
 from ..adapters.sync_models import ReviewItem
@@ -31,7 +32,7 @@ MIB = 1024 * 1024
 
 
 class UploadQuotaExceeded(DomainError):
-    code, title, status = "upload-quota-exceeded", "Your uploads not yet attached to a visit fill your quota", 413
+    code, title, status = described("upload-quota-exceeded")
 
 
 def _linked():

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.ops import MAX_CAPTION, MAX_PHOTO_BYTES, PHOTO_CONTENT_TYPES
+from sync.problems import described
 from ..adapters.blobs import BlobMismatch, BlobStore, ChunkTooLarge, PartMissing, StagedChunk
 from ..adapters.models import Enquiry
 from ..adapters.upload_models import Photo, Upload
@@ -45,31 +46,31 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BadRequest(DomainError):
-    code, title, status = "bad-request", "The request is malformed", 400
+    code, title, status = described("bad-request")
 
 
 class UploadTooLarge(DomainError):
-    code, title, status = "upload-too-large", "The upload is too large", 413
+    code, title, status = described("upload-too-large")
 
 
 class UnsupportedMediaType(DomainError):
-    code, title, status = "unsupported-media-type", "That type of content is not accepted", 415
+    code, title, status = described("unsupported-media-type")
 
 
 class OffsetMismatch(DomainError):
-    code, title, status = "offset-mismatch", "Upload-Offset does not match the upload", 409
+    code, title, status = described("offset-mismatch")
 
 
 class UploadGone(DomainError):
-    code, title, status = "upload-expired", "The upload has expired; start a new one", 410
+    code, title, status = described("upload-expired")
 
 
 class ChecksumMismatch(DomainError):
-    code, title, status = "checksum-mismatch", "The chunk does not match its Upload-Checksum", 460
+    code, title, status = described("checksum-mismatch")
 
 
 class TooManyUploads(DomainError):
-    code, title, status = "too-many-uploads", "Too many unfinished uploads", 429
+    code, title, status = described("too-many-uploads")
 
 
 class ChunkBody(Protocol):
