@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 from .adapters.blobs import blob_store_for
 from .adapters.db import default_sqlite_url, make_engine, make_session_factory
 from .api import init_api
-from .service.uow import UnitOfWork
+from .service.uow import Database
 
 API_TITLE = "CME register"
 
@@ -47,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     blobs = partial(blob_store_for, app)  # the store is made on first use, then kept in app.extensions
     # The service layer finds the blob store through its session, never through Flask.
     sessions.configure(info={"blobs": blobs})
-    app.extensions["cme"] = {"engine": engine, "uow": UnitOfWork(sessions), "blob_store": blobs}
+    app.extensions["cme"] = {"engine": engine, "uow": Database(sessions), "blob_store": blobs}
     init_api(app)
 
     @app.get("/")

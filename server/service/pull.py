@@ -7,18 +7,19 @@ from sqlalchemy.orm import Session
 from ..adapters.models import Assignment, CaseChange
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor
+from ..domain.devices import DeviceStatus
 from sync.cursor import decode_cursor, encode_cursor, holdings_digest
 from sync.errors import DeviceRetired
 from . import audit
 from .clock import utcnow
 from .devices import device_of
 from .snapshots import snapshots_for
-from .uow import UnitOfWork
+from .uow import Database
 
 
 def active_device(session: Session, actor: Actor, *, touch: bool = True) -> Device:
     device = device_of(session, actor, touch=touch)
-    if device.status == "retired":
+    if device.status == DeviceStatus.RETIRED:
         raise DeviceRetired("this device is retired: push pending work, then erase")
     return device
 
@@ -30,7 +31,7 @@ def scope(session: Session, officer_id: int) -> dict[int, Assignment]:
     return {a.case_id: a for a in rows}
 
 
-def pull(uow: UnitOfWork, actor: Actor, cursor_text: str | None, limit: int) -> dict:
+def pull(uow: Database, actor: Actor, cursor_text: str | None, limit: int) -> dict:
     """Read a page from one snapshot, then record what was sent in a second, short transaction.
 
     Keeping the snapshot read-only matters on PostgreSQL: writing under REPEATABLE READ next to busy writers

@@ -18,7 +18,7 @@ from sync.vocabulary import OpStatus, QuarantineReason
 from .clock import utcnow
 from .devices import device_of
 from .op_apply import judge_and_apply, quarantine
-from .uow import UnitOfWork
+from .uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 BATCH = 50  # ops per transaction: one commit (one fsync) per batch, a savepoint per op
 
 
-def push(uow: UnitOfWork, actor: Actor, raw_ops: list[dict]) -> list[dict]:
+def push(uow: Database, actor: Actor, raw_ops: list[dict]) -> list[dict]:
     """Each op is judged alone in its own savepoint, so one bad op never blocks or undoes the others
     (principle 3); ops commit in batches. If a batch fails to commit, the request fails and the device,
     having no results, sends the ops again: they are applied then, still once each."""

@@ -1,28 +1,69 @@
-"""Unit of work: one session, one transaction; commit on success, roll back on any error."""
+"""The unit of work: one transaction and the repositories that work inside it.
+
+`Database.transaction()` opens one; it commits when the block ends and rolls back on any error. Service functions
+take the `UnitOfWork` it yields and reach storage only through its repositories (`uow.cases`, `uow.assignments`,
+`uow.change_log`, ...), so the transaction is owned in one place and a fake unit of work can stand in for the
+database in unit tests (tests/unit/service).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..adapters.db import CHANGE_LOG_LOCK_KEY
+from ..adapters.repositories import AssignmentRepository, CaseRepository, ChangeLog
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, blobs=None) -> None:
+    """The repositories of one open transaction, and its savepoints."""
+
+    def __init__(self, session: Session, blobs: Any = None) -> None:
+        self.session = session
+        self.blobs = blobs
+        self.cases = CaseRepository(session)
+        self.assignments = AssignmentRepository(session)
+        self.change_log = ChangeLog(session)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that an error undoes alone (one pushed op, say); the error propagates."""
+        nested = self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def __getattr__(self, name: str) -> Any:
+        # Until every service module works through repositories, the rest of the session is reachable as before.
+        return getattr(self.session, name)
+
+
+class Database:
+    """Opens units of work on the register's database."""
+
+    def __init__(self, session_factory: sessionmaker, blobs: Any = None) -> None:
         self.session_factory = session_factory
         self.blobs = blobs
 
     @contextmanager
-    def transaction(self, *, snapshot: bool = False) -> Iterator[Session]:
+    def transaction(self, *, snapshot: bool = False) -> Iterator[UnitOfWork]:
         """One transaction; `snapshot` reads everything from one snapshot (REPEATABLE READ on PostgreSQL)."""
         session: Session = self.session_factory()
         if snapshot and session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
-            yield session
+            yield UnitOfWork(session, self.blobs)
             session.commit()
         except BaseException:
             session.rollback()
@@ -31,10 +72,6 @@ class UnitOfWork:
             session.close()
 
 
-def lock_change_log(session: Session) -> None:
-    """Hold the change-log lock until commit so change numbers are handed out in commit order (PostgreSQL).
-
-    SQLite already serialises writers (BEGIN IMMEDIATE), so it needs nothing more.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOG_LOCK_KEY})
+def lock_change_log(session: Session | UnitOfWork) -> None:
+    """Hold the change-log lock until commit (see `ChangeLog.lock`)."""
+    ChangeLog(session.session if isinstance(session, UnitOfWork) else session).lock()

@@ -35,7 +35,7 @@ from ..domain.vocabulary import Role
 from . import audit
 from .access import CaseHidden, load_case, may_see
 from .clock import as_utc, utcnow
-from .uow import UnitOfWork
+from .uow import Database
 from .upload_quota import check_quota, purge_unlinked
 
 UPLOAD_TTL = timedelta(hours=24)
@@ -131,9 +131,9 @@ def upload_offset(session: Session, actor: Actor, upload_id: str) -> UploadState
     return _state(_owned(session, actor, upload_id))
 
 
-def append_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, upload_id: str, *, offset: int,
+def append_chunk(uow: Database, actor: Actor, blobs: BlobStore, upload_id: str, *, offset: int,
                  body: ChunkBody, declared_length: int | None, checksum: bytes | None) -> UploadState:
-    """tus PATCH. Takes a UnitOfWork, not a session: the body is read between two short transactions."""
+    """tus PATCH. Takes the Database, not a unit of work: the body is read between two short transactions."""
     with uow.transaction() as session:
         upload = _owned(session, actor, upload_id)
         _check_offset(upload, offset)
@@ -160,7 +160,7 @@ def append_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, upload_id: str
     return _commit_chunk(uow, actor, blobs, staged, offset)
 
 
-def _commit_chunk(uow: UnitOfWork, actor: Actor, blobs: BlobStore, staged: StagedChunk,
+def _commit_chunk(uow: Database, actor: Actor, blobs: BlobStore, staged: StagedChunk,
                   offset: int) -> UploadState:
     """Append under the row lock; on the last byte, verify and store the whole file."""
     refused: DomainError | None = None
