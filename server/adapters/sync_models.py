@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..domain.devices import DeviceStatus
 from .models import Base, BigId
 
 
@@ -14,7 +15,7 @@ class Device(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active, revoked, retired, wiped
+    status: Mapped[str] = mapped_column(String(20), default=DeviceStatus.ACTIVE)
     enrolled_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     status_changed_at: Mapped[datetime | None]

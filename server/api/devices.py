@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from sync.errors import check_protocol_version
 from sync.vocabulary import PROTOCOL_HEADER
+from ..domain.devices import DeviceStatus
 from ..domain.errors import Unauthenticated
 from ..service import devices
 from .requests import BEARER, run, run_public
@@ -40,7 +41,7 @@ class DeviceSchema(ma.Schema):
     id = f.Integer()
     officer_id = f.Integer()
     name = f.String()
-    status = f.String()
+    status = f.String(validate=v.OneOf([s.value for s in DeviceStatus]))  # documents the states
     enrolled_at = f.DateTime()
     last_seen_at = f.DateTime(allow_none=True)
     offline_ttl_seconds = f.Integer()

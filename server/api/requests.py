@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, request
 
+from ..domain.devices import DeviceStatus
 from ..domain.errors import Forbidden
 from ..service.access import CaseHidden, record_denied
 from ..service.security import authenticate, client_address
@@ -45,7 +46,7 @@ def _run(fn: Callable[..., T], args: tuple, kwargs: dict, *, device_allowed: boo
     try:
         with uow().transaction() as session:
             actor = authenticate(session, bearer_token())
-            if actor.device_status == "retired":  # a retired device may only push what it holds, then say goodbye
+            if actor.device_status == DeviceStatus.RETIRED:  # a retired device may only push what it holds, then say goodbye
                 raise DeviceRetired("this device is retired: push pending work, then erase")
             if actor.device_id is not None and not device_allowed:
                 raise Forbidden("a device token is for sync, uploads and photos only: sign in to use the web API",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sync.conflicts import is_editable
+from .devices import DeviceStatus
 from .errors import Forbidden
 from .vocabulary import Role
 
@@ -14,7 +15,7 @@ class Actor:
     user_id: int | None  # None only for SYSTEM
     role: Role
     device_id: int | None = None
-    device_status: str | None = None  # active or retired; revoked devices never get this far
+    device_status: DeviceStatus | None = None  # active or retired; revoked devices never get this far
     # False only for the retired device of a disabled account: it may still hand in what it holds (push, uploads,
     # goodbye) so that nothing captured is lost, but what it pushes is kept for review, not applied.
     account_active: bool = True

@@ -10,6 +10,7 @@ from ..adapters.access_models import ApiToken, User
 from ..adapters.models import Action
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor, Permission, require
+from ..domain.devices import MUST_ERASE, DeviceStatus
 from ..domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from ..domain.triggers import ActionCategory
 from ..domain.vocabulary import Role
@@ -36,7 +37,7 @@ def enrol(session: Session, username: str, password: str, device_name: str,
         raise Forbidden("only attendance officers enrol field devices", rule="role:sync")
     _check_device_cap(session, user, max_devices)
     now = utcnow()
-    device = Device(officer_id=user.id, name=device_name, status="active", enrolled_at=now, last_seen_at=now,
+    device = Device(officer_id=user.id, name=device_name, status=DeviceStatus.ACTIVE, enrolled_at=now, last_seen_at=now,
                     offline_ttl_seconds=offline_ttl, scope_epoch=0)
     session.add(device)
     session.flush()
@@ -48,7 +49,7 @@ def _check_device_cap(session: Session, user: User, max_devices: int) -> None:
     # Serialise enrolments of one officer (PostgreSQL), so two at once cannot both pass the count.
     session.scalar(select(User.id).where(User.id == user.id).with_for_update())
     active = session.scalar(select(func.count()).select_from(Device).where(
-        Device.officer_id == user.id, Device.status == "active")) or 0
+        Device.officer_id == user.id, Device.status == DeviceStatus.ACTIVE)) or 0
     if active >= max_devices:
         raise Conflict(f"an officer may have at most {max_devices} active devices; ask a supervisor to retire "
                        "or revoke one first", rule="devices:max-per-officer", field="username")
@@ -84,7 +85,7 @@ def renew(session: Session, device_id: int, username: str, password: str) -> dic
         raise NotFound(f"no device {device_id}")
     if device.officer_id != user.id:
         raise Forbidden("this device is enrolled to another officer", rule="device:owner")
-    if device.status in ("revoked", "wiped"):
+    if device.status in MUST_ERASE:
         raise DeviceRevoked("this device has been revoked; erase its data")
     session.execute(update(ApiToken).where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
@@ -120,7 +121,7 @@ def _controlled(session: Session, actor: Actor, device_id: int) -> Device:
     device = session.get(Device, device_id)
     if device is None:
         raise NotFound(f"no device {device_id}")
-    if device.status in ("revoked", "wiped"):
+    if device.status in MUST_ERASE:
         raise Conflict(f"the device is already {device.status}", field="device_id")
     return device
 
@@ -132,15 +133,15 @@ def _set_status(device: Device, actor: Actor, status: str) -> None:
 def revoke(session: Session, actor: Actor, device_id: int) -> dict:
     """The device's next contact is answered 'revoked' and it erases itself; its holdings are forgotten."""
     device = _controlled(session, actor, device_id)
-    _set_status(device, actor, "revoked")
+    _set_status(device, actor, DeviceStatus.REVOKED)
     return device_view(device)
 
 
 def retire(session: Session, actor: Actor, device_id: int) -> dict:
     device = _controlled(session, actor, device_id)
-    if device.status == "retired":
+    if device.status == DeviceStatus.RETIRED:
         raise Conflict("the device is already retired", field="device_id")
-    _set_status(device, actor, "retired")
+    _set_status(device, actor, DeviceStatus.RETIRED)
     return device_view(device)
 
 
@@ -157,9 +158,9 @@ def goodbye(session: Session, actor: Actor) -> None:
     treated as revoked by `security.authenticate`), so a device whose goodbye answer was lost, or that crashed
     before erasing, is still told to erase at its next contact instead of meeting a 401 with its data intact."""
     device = device_of(session, actor)
-    if device.status != "retired":
+    if device.status != DeviceStatus.RETIRED:
         raise Conflict("only a retired device says goodbye", field="device_id")
-    device.status = "wiped"
+    device.status = DeviceStatus.WIPED
     session.query(DeviceHolding).filter(DeviceHolding.device_id == device.id).delete()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..adapters.access_models import ApiToken, LoginAttempt, User
 from ..domain.access import Actor
+from ..domain.devices import MUST_ERASE, DeviceStatus
 from ..domain.errors import Busy, TooManyAttempts, Unauthenticated
 from ..domain.vocabulary import Role
 from sync.errors import DeviceRevoked
@@ -181,7 +182,7 @@ def authenticate(session: Session, token: str | None) -> Actor:
     user = session.get(User, row.user_id)
     if user is None:
         raise Unauthenticated("the account is disabled")
-    if not user.active and status != "retired":
+    if not user.active and status != DeviceStatus.RETIRED:
         raise Unauthenticated("the account is disabled")
     # Disabling an account retires its devices (`users.set_active`): such a device may still hand in what it
     # holds, and then erases itself; what it pushes is kept for review (account_active=False).
@@ -194,9 +195,9 @@ def _device_status(session: Session, device_id: int) -> str:
     from ..adapters.sync_models import Device  # local: devices are a sync concern
 
     device = session.get(Device, device_id)
-    if device is None or device.status in ("revoked", "wiped"):
+    if device is None or device.status in MUST_ERASE:
         raise DeviceRevoked("this device has been revoked; erase its data")
-    return device.status
+    return DeviceStatus(device.status)
 
 
 def revoke_token(session: Session, token: str) -> None:

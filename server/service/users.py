@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from ..adapters.access_models import ApiToken, User
 from ..adapters.sync_models import Device
 from ..domain.access import Actor, Permission, require
+from ..domain.devices import DeviceStatus
 from ..domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..domain.vocabulary import Role
 from .clock import utcnow
@@ -68,8 +69,8 @@ def retire_devices_of(session: Session, actor: Actor, officer_id: int) -> None:
     it holds (kept for review, see `op_apply`), says goodbye and erases its store. Nothing captured is lost and
     no case data stays on a leaver's device."""
     now = utcnow()
-    session.execute(update(Device).where(Device.officer_id == officer_id, Device.status == "active")
-                    .values(status="retired", status_changed_at=now, status_changed_by=actor.user_id))
+    session.execute(update(Device).where(Device.officer_id == officer_id, Device.status == DeviceStatus.ACTIVE)
+                    .values(status=DeviceStatus.RETIRED, status_changed_at=now, status_changed_by=actor.user_id))
 
 
 def revoke_sign_in_tokens(session: Session, user_id: int, *, keep: int | None = None) -> None:
