@@ -8,7 +8,6 @@ from ..adapters.models import Assignment, CaseChange
 from ..adapters.sync_models import Device, DeviceHolding
 from ..domain.access import Actor
 from ..domain.devices import DeviceStatus
-from ..domain.devices import DeviceStatus
 from sync.cursor import decode_cursor, encode_cursor, holdings_digest
 from sync.errors import DeviceRetired
 from . import audit
