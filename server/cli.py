@@ -44,12 +44,13 @@ def upgrade() -> None:
 @click.password_option(envvar="CME_NEW_USER_PASSWORD", help="At least 12 characters (prompted).")
 def create_user(username: str, display_name: str, role: str, password: str) -> None:
     """Create a user account."""
+    from .domain.access import SYSTEM
     from .service.users import add_user
 
     app = _app()
     try:
-        with _uow(app).transaction() as session:
-            user = add_user(session, username, display_name, Role(role), password)
+        with _uow(app).transaction() as uow:
+            user = add_user(uow, SYSTEM, username, display_name, Role(role), password)
             user_id = user.id
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
@@ -66,8 +67,8 @@ def load_term_dates(path: Path) -> None:
     app = _app()
     fmt = "json" if path.suffix.lower() == ".json" else "csv"
     try:
-        with _uow(app).transaction() as session:
-            terms = load(session, SYSTEM, path.read_text(encoding="utf-8-sig"), fmt)
+        with _uow(app).transaction() as uow:
+            terms = load(uow, SYSTEM, path.read_text(encoding="utf-8-sig"), fmt)
     except DomainError as exc:
         raise click.ClickException(f"{exc.field or path.name}: {exc.detail}") from None
     console.print(f"loaded {len(terms)} terms from {path.name}")
@@ -98,11 +99,11 @@ def seed_demo(cases: int) -> None:
     from .demo import DEMO_USERS, is_seeded, seed
 
     app = _app()
-    with _uow(app).transaction() as session:
-        if is_seeded(session):
+    with _uow(app).transaction() as uow:
+        if is_seeded(uow):
             console.print("the database already has users; demo data not added")
             return
-        seed(session, cases)
+        seed(uow, cases)
     _print_demo_users(DEMO_USERS)
 
 

@@ -7,11 +7,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from .adapters.access_models import User
-from .adapters.models import Case
 from .domain.access import SYSTEM, Actor
 from .domain.lifecycle import CaseStatus, Closure, CloseReason, TransitionRequest
 from .domain.vocabulary import ReferralRoute, ReferralSource, Role, Situation
@@ -48,20 +43,20 @@ DEMO_TERMS = """academic_year,name,start,end
 """
 
 
-def is_seeded(session: Session) -> bool:
-    return (session.scalar(select(func.count()).select_from(User)) or 0) > 0
+def is_seeded(uow) -> bool:
+    return uow.accounts.any_user()
 
 
-def seed(session: Session, n_cases: int = 36, rng: random.Random | None = None) -> dict[str, int]:
+def seed(uow, n_cases: int = 36, rng: random.Random | None = None) -> dict[str, int]:
     rng = rng or random.Random(2025)
-    users = {u[0]: add_user(session, u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
+    users = {u[0]: add_user(uow, SYSTEM, u[0], u[1], u[2], u[3]) for u in DEMO_USERS}
     # The fictional cases are the demo supervisor's story; the term dates are the council's data, loaded by no one.
     supervisor = Actor(users["supervisor"].id, Role.SUPERVISOR)
-    calendar.load_term_dates(session, SYSTEM, DEMO_TERMS, "csv")
+    calendar.load_term_dates(uow, SYSTEM, DEMO_TERMS, "csv")
     officers = [users["officer1"].id, users["officer2"].id]
     for i in range(n_cases):
-        receipt = referrals.submit_referral(session, supervisor, _referral(i, rng))
-        _progress(session, supervisor, receipt["case_id"], i, officers)
+        receipt = referrals.submit_referral(uow, supervisor, _referral(i, rng))
+        _progress(uow, supervisor, receipt["case_id"], i, officers)
     return {name: u.id for name, u in users.items()}
 
 
@@ -83,26 +78,26 @@ def _referral(i: int, rng: random.Random) -> dict:
             "referrer_name": "Demo referrer"}
 
 
-def _progress(session: Session, actor: Actor, case_id: int, i: int, officers: list[int]) -> None:
+def _progress(uow, actor: Actor, case_id: int, i: int, officers: list[int]) -> None:
     """Spread the cases over the lifecycle so every state shows up in the demo."""
     stage = i % 6
     if stage == 0:
         return  # stays referred
-    lifecycle.transition(session, actor, case_id, None, TransitionRequest(CaseStatus.OPEN))
+    lifecycle.transition(uow, actor, case_id, None, TransitionRequest(CaseStatus.OPEN))
     if stage in (1, 2, 3):
-        assignments.assign(session, actor, case_id, officers[i % 2], today() + timedelta(days=7),
+        assignments.assign(uow, actor, case_id, officers[i % 2], today() + timedelta(days=7),
                            "Home visit: establish whether the child lives at the address")
     if stage == 3:
-        lifecycle.transition(session, actor, case_id, None, TransitionRequest(CaseStatus.AWAITING_SCHOOL_PLACE))
+        lifecycle.transition(uow, actor, case_id, None, TransitionRequest(CaseStatus.AWAITING_SCHOOL_PLACE))
     elif stage == 4:
-        lifecycle.transition(session, actor, case_id, None, TransitionRequest(CaseStatus.UNTRACED))
+        lifecycle.transition(uow, actor, case_id, None, TransitionRequest(CaseStatus.UNTRACED))
     elif stage == 5:
         closure = Closure(CloseReason.ON_ROLL_AT_SCHOOL, school_name="Fictown Academy (fictional)",
                           on_roll_date=today() - timedelta(days=1))
-        lifecycle.transition(session, actor, case_id, None, TransitionRequest(CaseStatus.CLOSED, closure))
+        lifecycle.transition(uow, actor, case_id, None, TransitionRequest(CaseStatus.CLOSED, closure))
 
 
-def case_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Case)) or 0
+def case_count(uow) -> int:
+    return uow.cases.count()
 
 

@@ -1,10 +1,7 @@
 """Per-object access: an officer may touch only the cases with an open assignment to them."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..adapters.models import Assignment, Case
+from ..adapters.models import Case
 from ..domain.access import Actor, Permission, require, sees_whole_register
 from ..domain.errors import NotFound
 from ..domain.vocabulary import Role
@@ -22,37 +19,27 @@ class CaseHidden(NotFound):
         self.case_id = case_id
 
 
-def record_denied(session: Session, actor: Actor | None, denied: CaseHidden) -> None:
+def record_denied(uow, actor: Actor | None, denied: CaseHidden) -> None:
     """Audit a denied read or write of case data: who, which case id, "denied" (called after the rollback)."""
     case_id = denied.case_id if isinstance(denied.case_id, int) and 0 < denied.case_id <= MAX_CASE_ID else None
-    audit.record(session, actor, "case.denied", case_id, "denied")
+    audit.record(uow, actor, "case.denied", case_id, "denied")
 
 
-def open_assignment_case_ids(session: Session, officer_id: int) -> set[int]:
-    return set(session.scalars(select(Assignment.case_id).where(
-        Assignment.officer_id == officer_id, Assignment.ended_at.is_(None))))
-
-
-def may_see(session: Session, actor: Actor, case_id: int) -> bool:
+def may_see(uow, actor: Actor, case_id: int) -> bool:
     if sees_whole_register(actor):
         return True
     if actor.role == Role.OFFICER:
-        return session.scalar(select(Assignment.id).where(
-            Assignment.case_id == case_id, Assignment.officer_id == actor.user_id,
-            Assignment.ended_at.is_(None)).limit(1)) is not None
+        return uow.assignments.is_assigned(actor.user_id, case_id)
     return False
 
 
-def load_case(session: Session, actor: Actor, case_id: int, permission: Permission = Permission.READ_CASE,
+def load_case(uow, actor: Actor, case_id: int, permission: Permission = Permission.READ_CASE,
               *, for_update: bool = False) -> Case:
     """Load a case the actor may see, or 404 without saying whether it exists."""
     require(actor, permission)
-    if not may_see(session, actor, case_id):
+    if not may_see(uow, actor, case_id):
         raise CaseHidden(case_id)
-    stmt = select(Case).where(Case.id == case_id)
-    if for_update:  # serialise concurrent writers of one case (no-op on SQLite, which locks the database)
-        stmt = stmt.with_for_update()
-    case = session.scalar(stmt)
+    case = uow.cases.get(case_id, for_update=for_update)
     if case is None:
         raise NotFound(f"no case {case_id}")
     return case

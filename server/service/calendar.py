@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from ..adapters.models import Case, TermDate
 from ..domain.access import Actor, Permission, require
 from ..domain.calendar import (Deadline, DeadlineFacts, SchoolCalendar, Term,
@@ -13,30 +10,26 @@ from ..domain.calendar import (Deadline, DeadlineFacts, SchoolCalendar, Term,
 from . import audit
 
 
-def school_calendar(session: Session) -> SchoolCalendar:
+def school_calendar(uow) -> SchoolCalendar:
     # Closures (INSET days and the like) are stored as terms named "closure: ..."; the calendar knows them.
-    return SchoolCalendar(Term(t.academic_year, t.name, t.start, t.end) for t in session.scalars(select(TermDate)))
+    return SchoolCalendar(Term(t.academic_year, t.name, t.start, t.end) for t in uow.term_dates.all())
 
 
-def load_term_dates(session: Session, actor: Actor, text: str, fmt: str) -> list[Term]:
+def load_term_dates(uow, actor: Actor, text: str, fmt: str) -> list[Term]:
     """Replace the term dates of each academic year in the file (a reload corrects a year, never mixes two)."""
     require(actor, Permission.LOAD_TERM_DATES)
     terms = parse_term_dates(text, fmt)  # TermDatesError is an InvalidInput naming the field
     years = {t.academic_year for t in terms}
-    session.execute(delete(TermDate).where(TermDate.academic_year.in_(years)))
-    for t in terms:
-        session.add(TermDate(academic_year=t.academic_year, name=t.name, start=t.start, end=t.end))
+    uow.term_dates.replace_years(years, [TermDate(academic_year=t.academic_year, name=t.name, start=t.start,
+                                                  end=t.end) for t in terms])
     # Term dates move every school-day deadline, so who loaded them is kept.
-    audit.record(session, actor, "term_dates.load", None, detail=",".join(sorted(years))[:audit.DETAIL_MAX])
+    audit.record(uow, actor, "term_dates.load", None, detail=",".join(sorted(years))[:audit.DETAIL_MAX])
     return terms
 
 
-def list_terms(session: Session, actor: Actor, academic_year: str | None = None) -> list[TermDate]:
+def list_terms(uow, actor: Actor, academic_year: str | None = None) -> list[TermDate]:
     require(actor, Permission.READ_CALENDAR)
-    stmt = select(TermDate).order_by(TermDate.start)
-    if academic_year:
-        stmt = stmt.where(TermDate.academic_year == academic_year)
-    return list(session.scalars(stmt))
+    return uow.term_dates.all(academic_year)
 
 
 def case_deadlines(case: Case, referral_received: date | None, cal: SchoolCalendar,

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from ..adapters.models import Assignment, Case, Referral
+from ..adapters.models import Case
 from ..domain.access import Actor, Permission, require, require_field_authority, sees_whole_register
 from ..domain.calendar import SchoolCalendar
 from ..domain.errors import InvalidInput, PreconditionRequired, VersionMismatch
@@ -16,7 +13,7 @@ from ..domain.triggers import triggers_for_safeguarding
 from ..domain.vocabulary import Role
 from sync.conflicts import validate_value
 from . import audit, changes
-from .access import load_case, open_assignment_case_ids
+from .access import load_case
 from .actions import raise_triggers
 from .calendar import school_calendar
 from ..domain.case import edit as edit_case
@@ -25,16 +22,14 @@ from .clock import utcnow
 from .presenters import case_view
 
 
-def build_view(session: Session, case: Case, cal: SchoolCalendar | None = None) -> dict:
-    cal = cal or school_calendar(session)
-    received = session.scalar(select(func.min(Referral.received_at)).where(Referral.case_id == case.id))
-    assignments = list(session.scalars(select(Assignment).where(
-        Assignment.case_id == case.id, Assignment.ended_at.is_(None)).order_by(Assignment.id)))
+def build_view(uow, case: Case, cal: SchoolCalendar | None = None) -> dict:
+    cal = cal or school_calendar(uow)
+    received = uow.cases.first_referral_received(case.id)
     return case_view(case, cal, london_today(), referral_received=received.date() if received else None,
-                     open_assignments=assignments)
+                     open_assignments=uow.assignments.open_for_case(case.id))
 
 
-def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStatus) -> Case:
+def new_case(uow, actor: Actor, data: dict, status: CaseStatus) -> Case:
     """Insert a case (version 1, first change-log entry) and raise its safeguarding alerts."""
     now = utcnow()
     _check_dob(data["dob"])
@@ -42,13 +37,12 @@ def new_case(session: Session, actor: Actor | None, data: dict, status: CaseStat
                 first_name=data["first_name"], last_name=data["last_name"], dob=data["dob"],
                 risk_factors=[], vulnerable_groups=[], eal=False, fsm=False, sen_status="none",
                 cp=False, cin=False, cic=False)
-    session.add(case)
-    session.flush()
+    uow.cases.add(case)
     case.reference = f"CME-{now.year}-{case.id:05d}"
     # The first change names every field the case was created with, the constructor's three included.
     fields = ["first_name", "last_name", "dob", *edit_case(case, data, london_today())]
-    changes.bump(session, case, actor, "created", fields)
-    raise_triggers(session, case, triggers_for_safeguarding(False, case.cp or case.cin))
+    changes.bump(uow, case, actor, "created", fields)
+    raise_triggers(uow, case, triggers_for_safeguarding(False, case.cp or case.cin))
     return case
 
 
@@ -58,44 +52,47 @@ def _check_dob(dob) -> None:
         raise InvalidInput(f"date of birth {problem}", field="dob")
 
 
-def create_case(session: Session, actor: Actor, data: dict) -> dict:
+def create_case(uow, actor: Actor, data: dict) -> dict:
     require(actor, Permission.CREATE_CASE)
-    case = new_case(session, actor, data, CaseStatus.REFERRED)
-    audit.record(session, actor, "case.create", case.id)
-    return build_view(session, case)
+    case = new_case(uow, actor, data, CaseStatus.REFERRED)
+    audit.record(uow, actor, "case.create", case.id)
+    return build_view(uow, case)
 
 
-def get_case(session: Session, actor: Actor, case_id: int) -> dict:
-    case = load_case(session, actor, case_id)
-    audit.record(session, actor, "case.read", case.id)
-    return build_view(session, case)
+def get_case(uow, actor: Actor, case_id: int) -> dict:
+    case = load_case(uow, actor, case_id)
+    audit.record(uow, actor, "case.read", case.id)
+    return build_view(uow, case)
 
 
-def list_cases(session: Session, actor: Actor, filters: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+def list_cases(uow, actor: Actor, filters: dict, page: int, page_size: int) -> tuple[list[dict], int]:
     require(actor, Permission.READ_CASE)
-    stmt = select(Case).order_by(Case.id)
-    if not sees_whole_register(actor):
-        stmt = stmt.where(Case.id.in_(open_assignment_case_ids(session, actor.user_id)))
-    if filters.get("status"):
-        stmt = stmt.where(Case.status == filters["status"])
-    if filters.get("reference"):
-        stmt = stmt.where(Case.reference == filters["reference"])
-    if filters.get("assigned_to") is not None:
-        stmt = stmt.where(Case.id.in_(open_assignment_case_ids(session, filters["assigned_to"])))
-    cal = school_calendar(session)
+    within = _caseload(uow, actor, filters.get("assigned_to"))
+    criteria = {"status": filters.get("status"), "reference": filters.get("reference"), "within": within}
+    cal = school_calendar(uow)
     if filters.get("overdue") is not None:
         # Deadlines depend on the school calendar, so the overdue filter is applied to views.
-        views = [build_view(session, c, cal) for c in session.scalars(stmt)]
+        views = [build_view(uow, c, cal) for c in uow.cases.find(**criteria)]
         views = [v for v in views if bool(v["overdue"]) == filters["overdue"]]
         total, views = len(views), views[(page - 1) * page_size: page * page_size]
     else:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = uow.cases.count(**criteria)
         offset = (page - 1) * page_size
         # A page past the end is empty (and a huge page number must not reach the database as an offset).
-        page_rows = session.scalars(stmt.offset(offset).limit(page_size)) if offset < total else []
-        views = [build_view(session, c, cal) for c in page_rows]
-    audit.record_many(session, actor, "case.list", [v["id"] for v in views])
+        page_rows = uow.cases.find(**criteria, offset=offset, limit=page_size) if offset < total else []
+        views = [build_view(uow, c, cal) for c in page_rows]
+    audit.record_many(uow, actor, "case.list", [v["id"] for v in views])
     return views, total
+
+
+def _caseload(uow, actor: Actor, assigned_to: int | None) -> set[int] | None:
+    """The case ids a listing is limited to: the actor's own caseload unless they see the whole register, and
+    the `assigned_to` officer's if asked; None for no limit."""
+    within = None if sees_whole_register(actor) else uow.assignments.open_case_ids(actor.user_id)
+    if assigned_to is not None:
+        theirs = uow.assignments.open_case_ids(assigned_to)
+        within = theirs if within is None else within & theirs
+    return within
 
 
 def check_version(case: Case, if_match: int | None) -> None:
@@ -107,8 +104,8 @@ def check_version(case: Case, if_match: int | None) -> None:
                               field="If-Match")
 
 
-def update_case(session: Session, actor: Actor, case_id: int, if_match: int | None, data: dict) -> dict:
-    case = load_case(session, actor, case_id, Permission.UPDATE_CASE, for_update=True)
+def update_case(uow, actor: Actor, case_id: int, if_match: int | None, data: dict) -> dict:
+    case = load_case(uow, actor, case_id, Permission.UPDATE_CASE, for_update=True)
     check_version(case, if_match)
     was_flagged = case.cp or case.cin
     fields = edit_case(case, data, london_today())
@@ -121,10 +118,10 @@ def update_case(session: Session, actor: Actor, case_id: int, if_match: int | No
     if "dob" in fields:  # an old case's child may be past the bounds now: only a changed DOB is judged
         _check_dob(case.dob)
     if fields:
-        changes.bump(session, case, actor, "updated", fields)
-        raise_triggers(session, case, triggers_for_safeguarding(was_flagged, case.cp or case.cin))
-    audit.record(session, actor, "case.update", case.id, audit.fields_detail(fields))
-    return build_view(session, case)
+        changes.bump(uow, case, actor, "updated", fields)
+        raise_triggers(uow, case, triggers_for_safeguarding(was_flagged, case.cp or case.cin))
+    audit.record(uow, actor, "case.update", case.id, audit.fields_detail(fields))
+    return build_view(uow, case)
 
 
 def _check_like_a_field_edit(data: dict) -> None:

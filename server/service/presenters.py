@@ -7,7 +7,7 @@ from ..adapters.models import Action, Assignment, Case, Enquiry, Referral
 from ..domain.calendar import Deadline, SchoolCalendar
 from ..domain.school_age import compulsory_school_age
 from .calendar import case_deadlines
-from .case_fields import SCALAR_FIELDS, current_address
+from ..domain.case import SCALAR_FIELDS, current_address, is_closed
 
 
 def deadline_view(d: Deadline, closed: bool) -> dict:
@@ -19,7 +19,7 @@ def deadline_view(d: Deadline, closed: bool) -> dict:
 def case_view(case: Case, cal: SchoolCalendar, today: date, *, referral_received: date | None,
               open_assignments: list[Assignment]) -> dict:
     age = compulsory_school_age(case.dob)
-    closed = case.status == "closed"
+    closed = is_closed(case)
     deadlines = [deadline_view(d, closed) for d in case_deadlines(case, referral_received, cal, today)]
     view = {name: getattr(case, name) for name in SCALAR_FIELDS}
     view.update(
