@@ -146,7 +146,8 @@ class Capture:
                   caption: str | None = None) -> str:
         """Encrypt the photo into the store at once and queue its attach_photo op (sent after the upload)."""
         self._guard()
-        visit = self.store.records.get(state.VISITS, visit_op_id) if isinstance(visit_op_id, str) and visit_op_id else None
+        known = isinstance(visit_op_id, str) and visit_op_id
+        visit = self.store.records.get(state.VISITS, visit_op_id) if known else None
         if visit is None:
             raise CaptureError(f"visit {visit_op_id} is not on this device")
         sha256, size = _measure(path_or_bytes)

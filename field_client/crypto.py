@@ -37,7 +37,7 @@ OVERHEAD = NONCE_LEN + TAG_LEN  # bytes a sealed value is longer than its plaint
 SALT_LEN = 16
 KDF_NAME = "scrypt"
 # Bounds refuse a header edited to make the KDF trivially cheap or to exhaust memory on open. MIN_N is this
-# low only so tests can run fast; the store refuses such a cost outside tests (store_core.weak_kdf_allowed).
+# low only so tests can run fast; the store refuses such a cost outside tests (store.sealing.weak_kdf_allowed).
 MIN_N, MAX_N = 2**10, 2**20
 MAX_R, MAX_P = 32, 16
 OWASP_N, OWASP_R, OWASP_P = 2**17, 8, 1  # OWASP Password Storage Cheat Sheet minimum for scrypt

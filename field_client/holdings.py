@@ -66,7 +66,8 @@ class Holdings:
     def digest(self) -> tuple[str, int]:
         """holdings_digest over the held cases that are in scope (leaving ones are not the server's business)."""
         leaving = set(self.leaving())
-        pairs = [(int(cid), ver) for cid, ver in self.store.records.ids_and_versions(state.CASES) if int(cid) not in leaving]
+        held = self.store.records.ids_and_versions(state.CASES)
+        pairs = [(int(cid), ver) for cid, ver in held if int(cid) not in leaving]
         return holdings_digest(pairs), len(pairs)
 
     # ---- writing ---------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ def visit(env: Env, case_id: int, outcome: str, visited_at: str | None, notes: s
             case_id, outcome, visited_at=visited_at, notes=notes, notice_left=notice_left,
             person_spoken_to=person_spoken_to,
             new_address=address_option_values(new_line1, new_line2, new_town, new_postcode))
-        photo_ops = [engine.capture.add_photo(op_id, path, kind, caption=caption) for path, kind in zip(photo_paths, kinds)]
+        photo_ops = [engine.capture.add_photo(op_id, path, kind, caption=caption)
+                     for path, kind in zip(photo_paths, kinds)]
     click.echo(f"Visit recorded: {op_id}")
     for photo_op in photo_ops:
         click.echo(f"Photo stored (encrypted): {photo_op}")

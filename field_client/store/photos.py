@@ -92,7 +92,8 @@ class Photos:
         return self._photo_shape(photo_id)[2]
 
     def ids(self) -> list[str]:
-        rows = self._core.db().execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?", (_HEADER,)).fetchall()
+        rows = self._core.db().execute("SELECT photo_tag, blob FROM photos WHERE chunk_index = ?",
+                                       (_HEADER,)).fetchall()
         return sorted(self._header(tag, blob)["id"] for tag, blob in rows)
 
     def stream(self, photo_id: str, start: int = 0, chunk: int = 256 * 1024) -> Iterator[bytes]:
@@ -138,7 +139,8 @@ class Photos:
             fresh = [(new_tag, _HEADER, self._core.seal_json(head, ad("photo", new_tag, _HEADER), new))]
             for index, chunk_blob in rows:
                 last = index == head["chunks"] - 1
-                plain = self._core.open(chunk_blob, ad("photo", tag, index, last), f"photo {head['id']} chunk {index}", old)
+                what = f"photo {head['id']} chunk {index}"
+                plain = self._core.open(chunk_blob, ad("photo", tag, index, last), what, old)
                 fresh.append((new_tag, index, self._core.seal(plain, ad("photo", new_tag, index, last), new)))
             conn.execute("DELETE FROM photos WHERE photo_tag = ?", (tag,))
             conn.executemany("INSERT INTO photos (photo_tag, chunk_index, blob) VALUES (?, ?, ?)", fresh)

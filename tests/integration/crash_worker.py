@@ -36,6 +36,7 @@ if __name__ == "__main__":  # run as a script: make the repository importable
 from field_client import state  # noqa: E402
 from field_client.engine import SyncEngine  # noqa: E402
 from field_client.store import Store, StoreErased, WrongPassphrase  # noqa: E402
+from field_client.store.files import BUILDING  # noqa: E402
 from field_client.transport import Transport  # noqa: E402
 from sync.cursor import decode_cursor  # noqa: E402
 from tests.unit.field_client.fake_sync_server import BASE, TOKEN, FakeServer, make_case  # noqa: E402
@@ -45,7 +46,7 @@ GEN_TABLE, GEN_CURSOR = "gen_cases", "gen_cursor"
 CASE_IDS = range(1, 6)
 KDF_N, CHUNK = 2**10, 512 * 1024
 STORE_FILES = {"store.db", "store.db-wal", "store.db-shm", "store.db-journal"}
-LEFTOVER = ".building"  # a creation cut short may leave store.db.<random>.building*: no case data, removed later
+LEFTOVER = BUILDING  # a creation cut short may leave store.db.<random>.building*: no case data, removed later
 WORKER_DEADLINE = 30.0  # seconds: a worker nobody kills stops by itself
 
 
@@ -412,7 +413,7 @@ class Worker:
         sha = hashlib.sha256(data).hexdigest()
         self.log("photo-begin", id=pid, sha=sha)
         if self.store.photos.put(pid, data) != sha:
-            raise SystemExit("put_photo returned the wrong digest")
+            raise SystemExit("photos.put returned the wrong digest")
         self.log("photo-done", id=pid, sha=sha)
         self.photos[pid] = sha
 
