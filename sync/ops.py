@@ -29,7 +29,7 @@ from sync.text import instant_problem, text_problem
 from sync.vocabulary import AddressCheckResult, AddressCheckSource, OpKind, VisitOutcome
 
 __all__ = [
-    "Op", "Problem", "fingerprint", "canonical_json", "validate_payload", "is_known_kind",
+    "Op", "Problem", "fingerprint", "canonical_json", "validate_payload", "is_known_kind", "judge_fact",
     "MAX_PHOTO_BYTES", "PHOTO_CONTENT_TYPES", "MAX_NOTES", "MAX_PERSON", "MAX_CAPTION", "MAX_OP_ID",
 ]
 
@@ -249,15 +249,18 @@ def _check_changes(op: Op) -> list[Problem]:
 
 
 def _cross_checks(op: Op) -> list[Problem]:
-    payload = op.payload
-    if op.kind == OpKind.record_home_visit:
-        needs = payload.get("outcome") == VisitOutcome.new_address_obtained
-        return _check_new_address(payload, needs, "outcome is new_address_obtained")
-    if op.kind == OpKind.record_address_check:
-        needs = payload.get("result") == AddressCheckResult.new_address_found
-        return _check_new_address(payload, needs, "result is new_address_found")
     if op.kind == OpKind.propose_case_change:
         return _check_changes(op)
+    return _fact_checks(op.kind, op.payload)
+
+
+def _fact_checks(kind: str, payload: dict[str, Any]) -> list[Problem]:
+    if kind == OpKind.record_home_visit:
+        needs = payload.get("outcome") == VisitOutcome.new_address_obtained
+        return _check_new_address(payload, needs, "outcome is new_address_obtained")
+    if kind == OpKind.record_address_check:
+        needs = payload.get("result") == AddressCheckResult.new_address_found
+        return _check_new_address(payload, needs, "result is new_address_found")
     return []
 
 
@@ -305,6 +308,21 @@ def _text_problems(value: Any, path: str = "", multiline: bool = False) -> list[
 def _shown(path: str) -> str:
     """The path with refused characters replaced by U+FFFD, so the message itself can be stored and shown."""
     return "".join(ch if text_problem(ch) is None else "\ufffd" for ch in path)
+
+
+# The facts an officer records both over HTTP and by push: one judge for both (server/api/enquiries.py).
+FACT_KINDS = frozenset({OpKind.record_home_visit.value, OpKind.record_address_check.value})
+
+
+def judge_fact(kind: str, payload: dict[str, Any]) -> list[Problem]:
+    """The payload rules of a home visit or an address check (fields, text, instants, lengths, the new address
+    an outcome needs), whichever way it arrives: `validate_payload` for a pushed op, the HTTP enquiry schema
+    for one recorded online. Paths are "payload.<field>"."""
+    if kind not in FACT_KINDS:
+        raise ValueError(f"{kind!r} is not a visit or an address check")
+    problems = [Problem(f"payload.{path}", message) for path, message in _text_problems(payload)]
+    problems += _check_fields(payload, _RULES[kind])
+    return problems + _fact_checks(kind, payload)
 
 
 def validate_payload(op: Op) -> list[Problem]:

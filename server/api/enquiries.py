@@ -8,11 +8,13 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 from flask_smorest import Blueprint
 
-from sync.vocabulary import AddressCheckResult, AddressCheckSource, PartnerCheckAgency, VisitOutcome
+from sync.conflicts import validate_address
+from sync.ops import judge_fact
+from sync.vocabulary import AddressCheckResult, AddressCheckSource, OpKind, PartnerCheckAgency, VisitOutcome
 from ..domain.vocabulary import EnquiryKind
 from ..service import enquiries
 from ..service.clock import utcnow
-from .case_schemas import AddressSchema, choice, instant, text
+from .case_schemas import choice, instant, text
 from .requests import BEARER, run
 
 blp = Blueprint("enquiries", __name__, url_prefix="/api/cases", description="Enquiries made on a case")
@@ -32,7 +34,8 @@ class EnquiryInputSchema(ma.Schema):
     notes = text(4000, allow_none=True)
     notice_left = f.Boolean(allow_none=True)
     person_spoken_to = text(200, allow_none=True)
-    new_address = f.Nested(AddressSchema, allow_none=True)
+    new_address = f.Dict(allow_none=True, metadata={"description": "{line1, line2, town, postcode}: line1, town "
+                                                                   "and postcode required, as on a pushed visit"})
     letter_type = text(100, allow_none=True)
     safeguarding_concern = f.Boolean(load_default=False)
 
@@ -44,15 +47,46 @@ class EnquiryInputSchema(ma.Schema):
     @ma.validates_schema
     def _by_kind(self, data, **_):
         kind = data["kind"]
-        if kind == EnquiryKind.HOME_VISIT and data.get("outcome") not in {e.value for e in VisitOutcome}:
-            raise ma.ValidationError("a home visit needs its outcome", field_name="outcome")
-        if kind == EnquiryKind.ADDRESS_CHECK and data.get("source") not in {e.value for e in AddressCheckSource}:
-            raise ma.ValidationError("an address check names where it looked", field_name="source")
-        results = {e.value for e in AddressCheckResult}
-        if kind == EnquiryKind.ADDRESS_CHECK and data.get("outcome") is not None and data["outcome"] not in results:
-            raise ma.ValidationError("an address check's outcome is what the records showed", field_name="outcome")
+        if kind in FACTS:  # judged by the sync rules, as the same visit or check pushed from a device is
+            problems = judge_fact(FACTS[kind].op_kind, as_op_payload(data))
+            if problems:
+                raise ma.ValidationError({FACTS[kind].http_field(p.field): [p.message] for p in problems})
+            return
         if kind == EnquiryKind.PARTNER_CHECK and data.get("source") not in {e.value for e in PartnerCheckAgency}:
             raise ma.ValidationError("a partner check names the agency", field_name="source")
+        problems = validate_address(data["new_address"], "new_address") if data.get("new_address") else []
+        if problems:
+            raise ma.ValidationError({p.field: [p.message] for p in problems})
+
+
+class Fact:
+    """How an enquiry's HTTP fields are named in the op payload that records the same fact."""
+
+    def __init__(self, op_kind: OpKind, renamed: dict[str, str]) -> None:
+        self.op_kind, self.renamed = op_kind.value, renamed
+        self.back = {op: http for http, op in renamed.items()}
+
+    def http_field(self, path: str) -> str:
+        head, _, rest = path.removeprefix("payload.").partition(".")
+        return ".".join(filter(None, (self.back.get(head, head), rest)))
+
+
+FACTS = {
+    EnquiryKind.HOME_VISIT: Fact(OpKind.record_home_visit, {"occurred_at": "visited_at"}),
+    EnquiryKind.ADDRESS_CHECK: Fact(OpKind.record_address_check, {"occurred_at": "checked_at",
+                                                                  "outcome": "result"}),
+}
+VISIT_FIELDS = {"outcome", "notice_left", "notes", "person_spoken_to", "new_address"}
+CHECK_FIELDS = {"source", "outcome", "notes", "new_address"}
+
+
+def as_op_payload(data: dict) -> dict:
+    """The enquiry as the payload of the op a device would push (unset fields left out; "now" when undated)."""
+    kind = data["kind"]
+    fields = VISIT_FIELDS if kind == EnquiryKind.HOME_VISIT else CHECK_FIELDS
+    payload = {FACTS[kind].renamed.get(name, name): data[name] for name in fields if data.get(name) is not None}
+    payload[FACTS[kind].renamed["occurred_at"]] = (data.get("occurred_at") or utcnow()).isoformat()
+    return payload
 
 
 class PhotoSchema(ma.Schema):

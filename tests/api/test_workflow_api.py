@@ -135,7 +135,7 @@ def officer_case(client, accounts):
 GOOD_ENQUIRIES = [
     {"kind": "home_visit", "outcome": "no_answer", "notice_left": True, "occurred_at": "2026-11-03T09:15:00+00:00"},
     {"kind": "home_visit", "outcome": "new_address_obtained", "person_spoken_to": "neighbour",
-     "new_address": {"line1": "7 Elsewhere Road", "postcode": "ZZ2 2BB"}},
+     "new_address": {"line1": "7 Elsewhere Road", "town": "Fictown", "postcode": "ZE2 2BB"}},
     {"kind": "address_check", "source": "council_tax", "outcome": "not_at_address"},
     {"kind": "partner_check", "source": "s2s_lost_pupil", "notes": "no CTF uploaded yet"},  # §11.5
     {"kind": "letter", "letter_type": "removal from roll warning"},  # §11.8
@@ -153,7 +153,7 @@ def test_enquiries_are_recorded_in_order(client, accounts, officer_case):
     listed = client.get(url, headers=officer.headers).get_json()
     assert [e["kind"] for e in listed] == [b["kind"] for b in GOOD_ENQUIRIES]
     assert listed[0]["occurred_at"].startswith("2026-11-03T09:15") and listed[0]["details"] == {"notice_left": True}
-    assert listed[1]["details"]["new_address"]["postcode"] == "ZZ2 2BB"
+    assert listed[1]["details"]["new_address"]["postcode"] == "ZE2 2BB"
 
 
 BAD_ENQUIRIES = [
@@ -169,7 +169,8 @@ BAD_ENQUIRIES = [
     ({"kind": "phone_call"}, "kind"),
     ({"outcome": "child_seen"}, "kind"),
     ({"kind": "home_visit", "outcome": "new_address_obtained",
-      "new_address": {"line1": "7 Elsewhere Road", "postcode": "not a postcode"}}, "new_address.postcode"),
+      "new_address": {"line1": "7 Elsewhere Road", "town": "Fictown", "postcode": "not a postcode"}},
+     "new_address.postcode"),
     ({"kind": "home_visit", "outcome": "child_seen", "occurred_at": "2026-11-03T09:15:00"}, "occurred_at"),  # no zone
     ({"kind": "letter", "colour": "blue"}, "colour"),
 ]
