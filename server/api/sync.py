@@ -1,7 +1,6 @@
 """/api/sync: pull (state down), push (ops up), check (digest), goodbye (a retired device signs off)."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from schemas.sync_messages import (CheckRequestSchema, CheckResponseSchema, PullRequestSchema,
@@ -17,17 +16,13 @@ PROTOCOL_PARAM = {"in": "header", "name": "CME-Sync-Protocol", "required": True,
 SYNC_DOC = {"security": BEARER, "parameters": [PROTOCOL_PARAM]}
 
 
-
-
 @blp.route("/pull", methods=["GET"])
 @blp.arguments(PullRequestSchema, location="query")
 @blp.response(200, PullResponseSchema)
 @blp.doc(**SYNC_DOC)
 def pull_changes(query):
     """Case snapshots changed since the cursor, removals, the next cursor and whether more remain."""
-    uow = current_app.extensions["cme"]["uow"]
-    actor = run_device(lambda session, actor: actor)
-    return pull.pull(uow, actor, query.get("cursor"), query["limit"])
+    return run_device(pull.pull, query.get("cursor"), query["limit"])  # one transaction, authentication in it
 
 
 @blp.route("/push", methods=["POST"])
@@ -36,9 +31,8 @@ def pull_changes(query):
 @blp.doc(**SYNC_DOC)
 def push_ops(body):
     """Apply a batch of ops, each at most once; one result per op, in order."""
-    uow = current_app.extensions["cme"]["uow"]
-    actor = run_device(lambda session, actor: actor)  # authenticate, then one transaction per op
-    return {"results": push.push(uow, actor, body["ops"]), "server_time": utcnow()}
+    # one transaction: authentication, every op (each in its savepoint), one commit
+    return {"results": run_device(push.push, body["ops"]), "server_time": utcnow()}
 
 
 @blp.route("/check", methods=["POST"])

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from ..adapters.models import Case, Enquiry, Referral
+from ..adapters.models import Case
 from ..adapters.sync_models import ReviewItem
 from ..domain.access import Actor
 from sync.ops import Op
@@ -34,17 +31,17 @@ def implausible_time(occurred: datetime, received: datetime, known_since: dateti
     return None
 
 
-def flag_if_implausible(session: Session, actor: Actor, op: Op, case: Case, enquiry_id: int) -> str | None:
+def flag_if_implausible(uow, actor: Actor, op: Op, case: Case, enquiry_id: int) -> str | None:
     """Flag an applied visit or check whose time is implausible; returns the flag, or None."""
-    enquiry = session.get(Enquiry, enquiry_id)
-    first_referral = session.scalar(select(func.min(Referral.received_at)).where(Referral.case_id == case.id))
+    enquiry = uow.enquiries.get(enquiry_id)  # just added: found in the session, no query
+    first_referral = uow.cases.first_referral_received(case.id)
     known_since = min(as_utc(case.created_at), as_utc(first_referral) if first_referral else as_utc(case.created_at))
     why = implausible_time(as_utc(enquiry.occurred_at), as_utc(enquiry.recorded_at or utcnow()), known_since)
     if why is None:
         return None
     enquiry.flagged = enquiry.flagged or IMPLAUSIBLE_TIME
-    session.add(ReviewItem(op_id=op.op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case.id,
-                           category=FLAGGED, reason=IMPLAUSIBLE_TIME, detail=why, op=op.to_wire(),
-                           created_at=utcnow(), open=True))
-    audit.record(session, actor, "op.flag", case.id, IMPLAUSIBLE_TIME)
+    uow.review_items.add(ReviewItem(
+        op_id=op.op_id, device_id=actor.device_id, officer_id=actor.user_id, case_id=case.id, category=FLAGGED,
+        reason=IMPLAUSIBLE_TIME, detail=why, op=op.to_wire(), created_at=utcnow(), open=True))
+    audit.record(uow, actor, "op.flag", case.id, IMPLAUSIBLE_TIME)
     return IMPLAUSIBLE_TIME

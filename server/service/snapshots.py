@@ -3,24 +3,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-
 from ..adapters.models import Assignment, Case, Enquiry
 from ..domain.case import current_address
 
 RECENT = 10
 
 
-def snapshots_for(session: Session, case_ids: list[int], scope: dict[int, Assignment]) -> list[dict]:
+def snapshots_for(uow, case_ids: list[int], scope: dict[int, Assignment]) -> list[dict]:
     """Snapshots of many cases in a handful of queries (a page of a pull), in the order of `case_ids`."""
     if not case_ids:
         return []
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids))
-                                              .options(selectinload(Case.carers)))}
+    cases = uow.snapshots.cases_with_carers(case_ids)
     recent: dict[int, list[Enquiry]] = defaultdict(list)
-    for e in session.scalars(select(Enquiry).where(Enquiry.case_id.in_(case_ids))
-                             .order_by(Enquiry.case_id, Enquiry.occurred_at.desc(), Enquiry.id.desc())):
+    for e in uow.snapshots.enquiries_newest_first(case_ids):
         if len(recent[e.case_id]) < RECENT:
             recent[e.case_id].append(e)
     return [snapshot(cases[cid], scope[cid], recent[cid]) for cid in case_ids]
