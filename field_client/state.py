@@ -34,6 +34,7 @@ LAST_SYNC_AT = "last_sync_at"
 LEAVING = "leaving"
 UPLOADS = "uploads"
 RESULTS = "results"
+CHECKED = "checked"  # the holdings digest the server last confirmed, and syncs since (engine._check)
 
 CASES = "cases"
 VISITS = "visits"
