@@ -14,6 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.repositories import AssignmentRepository, CaseRepository, ChangeLog
+from ..adapters.repositories import AppliedOps, Devices, Holdings, ReviewItems, SnapshotReads
+from ..adapters.repositories import (AccountRepository, ActionRepository, AuditLog, EnquiryRepository,
+                                    ReferralRepository, TermDateRepository)
 
 
 class UnitOfWork:
@@ -25,15 +28,28 @@ class UnitOfWork:
         self.cases = CaseRepository(session)
         self.assignments = AssignmentRepository(session)
         self.change_log = ChangeLog(session)
+        self.applied_ops = AppliedOps(session)
+        self.devices = Devices(session)
+        self.holdings = Holdings(session)
+        self.review_items = ReviewItems(session)
+        self.snapshots = SnapshotReads(session)
+        self.referrals = ReferralRepository(session)
+        self.enquiries = EnquiryRepository(session)
+        self.actions = ActionRepository(session)
+        self.term_dates = TermDateRepository(session)
+        self.audit = AuditLog(session)
+        self.accounts = AccountRepository(session)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the transaction that an error undoes alone (one pushed op, say); the error propagates."""
         nested = self.session.begin_nested()
+        mark = self.change_log.mark()
         try:
             yield
         except BaseException:
             nested.rollback()
+            self.change_log.drop_after(mark)  # its change-log rows were never written: forget them too
             raise
         nested.commit()
 
@@ -63,7 +79,9 @@ class Database:
         if snapshot and session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
-            yield UnitOfWork(session, self.blobs)
+            unit = UnitOfWork(session, self.blobs)
+            yield unit
+            unit.change_log.write_queued()  # the change-log lock is taken here and released by the commit
             session.commit()
         except BaseException:
             session.rollback()

@@ -6,8 +6,17 @@ the database in unit tests.
 """
 from __future__ import annotations
 
+from .accounts import AccountRepository
+from .actions import ActionRepository
 from .assignments import AssignmentRepository
+from .audit import AuditLog
+from .calendar import TermDateRepository
 from .cases import CaseRepository
 from .change_log import ChangeLog
+from .sync import AppliedOps, Devices, Holdings, ReviewItems, SnapshotReads
+from .enquiries import EnquiryRepository
+from .referrals import ReferralRepository
 
-__all__ = ["AssignmentRepository", "CaseRepository", "ChangeLog"]
+__all__ = ["AccountRepository", "ActionRepository", "AssignmentRepository", "AuditLog", "CaseRepository",
+           "ChangeLog", "EnquiryRepository", "ReferralRepository", "TermDateRepository",
+           "AppliedOps", "Devices", "Holdings", "ReviewItems", "SnapshotReads"]
