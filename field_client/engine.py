@@ -41,7 +41,6 @@ Progress = Callable[[str, int, int | None], None]
 NOTABLE = frozenset({OpStatus.clash, OpStatus.conflict_soft, OpStatus.conflict_hard, OpStatus.quarantined})
 CLOCK_SKEW = timedelta(minutes=15)  # a clock wound back further than this before the last contact locks too
 MAX_RESYNCS = 4  # per sync; a server that keeps asking is a fault, not a reason to loop
-CHECK_EVERY = 10  # syncs between consistency checks when nothing changed (a no-change sync is then one pull)
 
 
 class RetirementIncomplete(SyncError):
@@ -244,16 +243,6 @@ class SyncEngine:
         self.holdings.reset(_start_cursor(server_cursor))
 
     def _check(self, report: SyncReport, progress: Progress | None) -> None:
-        """Ask the server only when something could differ: the pull changed the holdings, they differ from
-        what the server last confirmed (local damage), or CHECK_EVERY syncs have passed. Otherwise both sides
-        still hold what was confirmed (the server's holdings move only with pulls, which said nothing new)."""
-        digest, count = self.holdings.digest()
-        checked = self.store.state.get(state.CHECKED) or {}
-        changed = report.cases_received or report.purged or report.resyncs
-        if not changed and checked.get("digest") == digest and checked.get("syncs", CHECK_EVERY) < CHECK_EVERY:
-            report.consistent = True
-            self.store.state.set(state.CHECKED, {**checked, "syncs": checked["syncs"] + 1})
-            return
         report.consistent = self._consistent()
         if not report.consistent:
             self._resync(report, None)
@@ -261,14 +250,26 @@ class SyncEngine:
             report.consistent = self._consistent()
 
     def _consistent(self) -> bool:
-        digest, count = self.holdings.digest()
+        digest, count = self._digest()
         try:
             answer = CheckResponseSchema().load(self.transport.check(digest, count))
         except ValidationError:
             raise TransportError("the server's check answer is malformed", retryable=False) from None
-        match = answer["match"] and not answer["resync"]
-        self.store.state.set(state.CHECKED, {"digest": digest, "syncs": 0} if match else None)
-        return match
+        return answer["match"] and not answer["resync"]
+
+    def _digest(self) -> tuple[str, int]:
+        """The holdings digest, recomputed (every record decrypted) only when the sealed rows or the leaving list
+        changed since it was last computed: a sync that changed nothing reuses it.
+
+        The check itself still runs every sync: an answer lost or delivered twice can leave the server's
+        holdings ahead of the device's with nothing in the next pull to say so, and only the check tells."""
+        fingerprint = self.holdings.fingerprint()
+        cached = self.store.state.get(state.CHECKED) or {}
+        if cached.get("fingerprint") == fingerprint:
+            return cached["digest"], cached["count"]
+        digest, count = self.holdings.digest()
+        self.store.state.set(state.CHECKED, {"fingerprint": fingerprint, "digest": digest, "count": count})
+        return digest, count
 
     # ---- status ----------------------------------------------------------------------------------------
     def status(self, now: datetime | None = None) -> dict[str, Any]:

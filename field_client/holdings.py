@@ -63,6 +63,10 @@ class Holdings:
     def leaving(self) -> list[int]:
         return list(self.store.state.get(state.LEAVING, []))
 
+    def fingerprint(self) -> str:
+        """Changes whenever the held cases or the leaving list change; cheap (nothing is decrypted)."""
+        return f"{self.store.records.sealed_fingerprint(state.CASES)}:{sorted(self.leaving())}"
+
     def digest(self) -> tuple[str, int]:
         """holdings_digest over the held cases that are in scope (leaving ones are not the server's business)."""
         leaving = set(self.leaving())

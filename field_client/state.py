@@ -34,7 +34,7 @@ LAST_SYNC_AT = "last_sync_at"
 LEAVING = "leaving"
 UPLOADS = "uploads"
 RESULTS = "results"
-CHECKED = "checked"  # the holdings digest the server last confirmed, and syncs since (engine._check)
+CHECKED = "checked"  # the holdings digest and the fingerprint of the rows it was computed from (engine)
 
 CASES = "cases"
 VISITS = "visits"

@@ -7,6 +7,7 @@ data binds the tags, and the body names what it is, so a value moved to another 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from field_client.store.core import Core
@@ -76,6 +77,17 @@ class Records:
     def ids_and_versions(self, table: str) -> list[tuple[str, int]]:
         """For the consistency digest over the whole scope (decrypts the table: a few hundred small rows)."""
         return [(body["id"], body["v"]) for body in self._bodies(table)]
+
+    def sealed_fingerprint(self, table: str) -> str:
+        """A hash of the table's sealed rows, without decrypting them: any put or delete changes it (every seal
+        takes a fresh nonce), so an unchanged fingerprint means unchanged records (see `engine._check`)."""
+        rows = self._core.db().execute("SELECT tag, blob FROM records WHERE table_tag = ? ORDER BY tag",
+                                       (self._core.keys().tag("table", table),)).fetchall()
+        h = hashlib.sha256()
+        for tag, blob in rows:
+            h.update(f"{tag}:{len(blob)}:".encode())
+            h.update(bytes(blob))
+        return h.hexdigest()
 
     def tables(self) -> list[str]:
         rows = self._core.db().execute("SELECT tag, table_tag, blob FROM records").fetchall()
