@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import click
+from sqlalchemy import event
 from rich.console import Console
 from rich.table import Table
 
@@ -59,7 +60,30 @@ def bench_register(url: str, size: int, caseload: int, tmp: Path) -> dict:
     return result
 
 
-def bench_push(run: dict, n_ops: int) -> float:
+class Counted:
+    """Statements and transactions the app's engine runs inside the block (SQLAlchemy events)."""
+
+    def __init__(self, app) -> None:
+        self.engine, self.statements, self.commits = app.extensions["cme"]["engine"], 0, 0
+
+    def _statement(self, *args) -> None:
+        self.statements += 1
+
+    def _commit(self, conn) -> None:
+        self.commits += 1
+
+    def __enter__(self) -> "Counted":
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "commit", self._commit)
+
+
+def bench_push(run: dict, n_ops: int) -> dict:
+    """A 1,000-op push in batches of 500: its time, statements per op and transactions per request."""
     client, headers = run["client"], run["headers"]
     case_ids = [c["id"] for c in client.get("/api/sync/pull", query_string={"limit": 500},
                                              headers=headers).get_json()["cases"]]
@@ -67,10 +91,21 @@ def bench_push(run: dict, n_ops: int) -> float:
     ops = [{"op_id": str(uuid.uuid4()), "kind": "record_home_visit", "case_id": case_ids[i % len(case_ids)],
             "device_time": now, "payload": {"visited_at": now, "outcome": "no_answer"}} for i in range(n_ops)]
     start = time.perf_counter()
-    for i in range(0, n_ops, 500):
-        resp = client.post("/api/sync/push", json={"ops": ops[i:i + 500]}, headers=headers)
-        assert all(r["status"] == "applied" for r in resp.get_json()["results"])
-    return (time.perf_counter() - start) * 1000
+    with Counted(run["app"]) as counted:
+        for i in range(0, n_ops, 500):
+            resp = client.post("/api/sync/push", json={"ops": ops[i:i + 500]}, headers=headers)
+            assert all(r["status"] == "applied" for r in resp.get_json()["results"])
+    requests = (n_ops + 499) // 500
+    return {"ms": (time.perf_counter() - start) * 1000, "statements_per_op": counted.statements / n_ops,
+            "transactions_per_push": counted.commits / requests}
+
+
+def pull_statements(run: dict) -> tuple[int, int]:
+    """Statements and transactions of one pull with no changes."""
+    cursor, _ = pull_until_done(run["client"], run["headers"])
+    with Counted(run["app"]) as counted:
+        pull_until_done(run["client"], run["headers"], cursor)
+    return counted.statements, counted.commits
 
 
 @click.command()
@@ -85,7 +120,8 @@ def main(database_url: str | None, large: int, photo_mb: int) -> None:
         try:
             runs.append(bench_register(urls[0], 1_000, 300, tmp / "small"))
             runs.append(bench_register(urls[1], large, 300, tmp / "large"))
-            push_ms = bench_push(runs[0], 1_000)
+            pull_counts = pull_statements(runs[0])
+            push = bench_push(runs[0], 1_000)
             peak = photo_upload_peak(urls[2], tmp / "photo", photo_mb)
         finally:
             for run in runs:
@@ -93,10 +129,10 @@ def main(database_url: str | None, large: int, photo_mb: int) -> None:
             for url in urls:
                 drop_database(url)
     small_run, large_run = runs
-    print_table(database_url, large, photo_mb, small_run, large_run, push_ms, peak)
+    print_table(database_url, large, photo_mb, small_run, large_run, push, pull_counts, peak)
 
 
-def print_table(database_url, large, photo_mb, small_run, large_run, push_ms, peak) -> None:
+def print_table(database_url, large, photo_mb, small_run, large_run, push, pull_counts, peak) -> None:
     table = Table(title=f"Sync benchmarks ({'PostgreSQL' if database_url else 'SQLite'})")
     for col in ("measure", "figure"):
         table.add_column(col)
@@ -106,7 +142,11 @@ def print_table(database_url, large, photo_mb, small_run, large_run, push_ms, pe
     table.add_row("ratio large / small (near 1 = cost grows with changes, not register size)", f"{lg / s:.2f}")
     table.add_row("initial sync of a 300-case caseload (register of 1,000)", f"{small_run['initial_ms']:.0f} ms")
     table.add_row(f"initial sync of a 300-case caseload (register of {large:,})", f"{large_run['initial_ms']:.0f} ms")
+    push_ms = push["ms"]
     table.add_row("push of 1,000 ops (2 batches of 500)", f"{push_ms:.0f} ms ({push_ms / 1000:.2f} ms/op)")
+    table.add_row("  statements per op (before_cursor_execute)", f"{push['statements_per_op']:.2f}")
+    table.add_row("  transactions per push request", f"{push['transactions_per_push']:.0f}")
+    table.add_row("pull with no changes: statements, transactions", f"{pull_counts[0]}, {pull_counts[1]}")
     table.add_row(f"server peak RSS growth while receiving a {photo_mb} MB photo", f"{peak['growth_mb']:.1f} MB")
     table.add_row("  ratio: growth / photo size", f"{peak['growth_mb'] / photo_mb:.2f}")
     console.print(table)

@@ -1,7 +1,6 @@
 """Pull (state down) and the cheap consistency check (DESIGN.md principles 5, 6 and 7)."""
 from __future__ import annotations
 
-from ..adapters.models import Assignment
 from ..adapters.sync_models import Device
 from ..domain.access import Actor
 from ..domain.devices import DeviceStatus
@@ -20,9 +19,9 @@ def active_device(uow, actor: Actor, *, touch: bool = True) -> Device:
     return device
 
 
-def scope(uow, officer_id: int) -> dict[int, Assignment]:
-    """The officer's open assignments by case (the newest one when a case has several)."""
-    return {a.case_id: a for a in uow.assignments.open_for_officer(officer_id)}
+def scope(uow, officer_id: int) -> set[int]:
+    """The cases the officer has open assignments to (ids only: most pulls send nothing)."""
+    return uow.assignments.open_case_ids(officer_id)
 
 
 def pull(uow, actor: Actor, cursor_text: str | None, limit: int) -> dict:
@@ -39,9 +38,10 @@ def pull(uow, actor: Actor, cursor_text: str | None, limit: int) -> dict:
         return _response(device, [], [], encode_cursor(0, device.scope_epoch), more=True, resync=True)
     in_scope = scope(uow, actor.user_id)
     held = uow.holdings.of_device(device.id)
-    removed = sorted(set(held) - set(in_scope))
-    case_ids, last_seq, more = _changed_cases(uow, cursor.change_seq, set(in_scope), limit)
-    snapshots = snapshots_for(uow, case_ids, in_scope)
+    removed = sorted(set(held) - in_scope)
+    case_ids, last_seq, more = _changed_cases(uow, cursor.change_seq, actor.user_id, bool(in_scope), limit)
+    assigned = uow.snapshots.assignments_of(actor.user_id, case_ids)  # one unassigned meanwhile is not sent
+    snapshots = snapshots_for(uow, [cid for cid in case_ids if cid in assigned], assigned)
     _record_page(uow, actor, device, removed, [(s["id"], s["version"]) for s in snapshots], held)
     return _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
                      resync=False)
@@ -57,15 +57,16 @@ def _record_page(uow, actor: Actor, device: Device, removed: list[int], sent: li
     audit.record_many(uow, actor, "sync.pull", [cid for cid, _ in sent])
 
 
-def _changed_cases(uow, after: int, in_scope: set[int], limit: int) -> tuple[list[int], int, bool]:
+def _changed_cases(uow, after: int, officer_id: int, any_in_scope: bool,
+                   limit: int) -> tuple[list[int], int, bool]:
     """In-scope cases changed after the cursor, ordered by their latest change, at most `limit` of them.
 
     Every case in the page has all its changes at or below the new cursor, so none is sent twice.
     """
     top = uow.change_log.top()  # first: every change at or below it has committed (commit-ordered numbers)
-    if not in_scope:
+    if not any_in_scope:
         return [], max(after, top), False
-    rows = uow.change_log.latest_by_case(after, in_scope, limit + 1)
+    rows = uow.change_log.latest_in_caseload(after, officer_id, limit + 1)
     page = rows[:limit]
     if len(rows) > limit:
         return [cid for cid, _ in page], page[-1][1], True

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..db import CHANGE_LOG_LOCK_KEY
-from ..models import CaseChange
+from ..models import Assignment, CaseChange
 
 
 class ChangeLog:
@@ -64,9 +64,12 @@ class ChangeLog:
     def top(self) -> int:
         return self.session.scalar(select(CaseChange.seq).order_by(CaseChange.seq.desc()).limit(1)) or 0
 
-    def latest_by_case(self, after: int, case_ids: set[int], limit: int) -> list[tuple[int, int]]:
-        """(case id, its latest change number) of the given cases changed after `after`, oldest latest first."""
+    def latest_in_caseload(self, after: int, officer_id: int, limit: int) -> list[tuple[int, int]]:
+        """(case id, its latest change number) of the officer's open cases changed after `after`, oldest latest
+        first (the caseload as a subquery: a few hundred ids need not travel as parameters)."""
         latest = func.max(CaseChange.seq)
+        caseload = select(Assignment.case_id).where(Assignment.officer_id == officer_id,
+                                                    Assignment.ended_at.is_(None))
         return [tuple(r) for r in self.session.execute(
-            select(CaseChange.case_id, latest).where(CaseChange.seq > after, CaseChange.case_id.in_(case_ids))
+            select(CaseChange.case_id, latest).where(CaseChange.seq > after, CaseChange.case_id.in_(caseload))
             .group_by(CaseChange.case_id).order_by(latest).limit(limit))]

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Case, Enquiry
+from ..models import Assignment, Case, Enquiry
 from ..storable import storable
 from ..sync_models import AppliedOp, Device, DeviceHolding, ReviewItem
 
@@ -111,6 +111,15 @@ class SnapshotReads:
     def cases_with_carers(self, case_ids: list[int]) -> dict[int, Case]:
         return {c.id: c for c in self.session.scalars(select(Case).where(Case.id.in_(case_ids))
                                                       .options(selectinload(Case.carers)))}
+
+    def assignments_of(self, officer_id: int, case_ids: list[int]) -> dict[int, Assignment]:
+        """The officer's open assignment of each case (the newest when a case has several)."""
+        if not case_ids:
+            return {}
+        rows = self.session.scalars(select(Assignment).where(
+            Assignment.officer_id == officer_id, Assignment.ended_at.is_(None), Assignment.case_id.in_(case_ids))
+            .order_by(Assignment.id))
+        return {a.case_id: a for a in rows}
 
     def enquiries_newest_first(self, case_ids: list[int]) -> list[Enquiry]:
         return list(self.session.scalars(select(Enquiry).where(Enquiry.case_id.in_(case_ids))
