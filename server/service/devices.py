@@ -16,11 +16,12 @@ from ..domain.triggers import ActionCategory
 from ..domain.vocabulary import Role
 from sync.errors import DeviceRevoked
 from . import audit
-from .clock import utcnow
+from .clock import as_utc, utcnow
 from .security import issue_token, login
 
 DEVICE_TOKEN_TTL = timedelta(days=365)  # the device is controlled by revoke/retire, not by token expiry
 DEFAULT_OFFLINE_TTL = int(timedelta(hours=72).total_seconds())
+SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh "last seen" is kept (a supervisor's view, not a clock)
 MAX_ACTIVE_DEVICES = 3  # per officer: a phone, a tablet and a spare; CME_MAX_DEVICES_PER_OFFICER changes it
 
 
@@ -95,16 +96,17 @@ def renew(session: Session, device_id: int, username: str, password: str) -> dic
     return _enrolment(session, user, device)
 
 
-def device_of(session: Session, actor: Actor, *, touch: bool = True) -> Device:
+def device_of(uow, actor: Actor, *, touch: bool = True) -> Device:
     """The device making a sync request; sync is for enrolled devices only."""
     require(actor, Permission.SYNC)
     if actor.device_id is None:
         raise Forbidden("sync needs a device token: enrol the device first", rule="device")
-    device = session.get(Device, actor.device_id)
+    device = uow.devices.get(actor.device_id)
     if device is None or device.officer_id != actor.user_id:
         raise Unauthenticated("unknown device")
-    if touch:
-        device.last_seen_at = utcnow()
+    now = utcnow()
+    if touch and (device.last_seen_at is None or now - as_utc(device.last_seen_at) >= SEEN_RESOLUTION):
+        device.last_seen_at = now  # a minute's resolution: a no-change sync then writes nothing
     return device
 
 

@@ -12,6 +12,12 @@ _OPEN = Assignment.ended_at.is_(None)
 class AssignmentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._vouched: set[tuple[int, int]] = set()  # (officer, case) known open while the case is locked
+
+    def vouch(self, officer_id: int, case_ids: set[int]) -> None:
+        """Remember open assignments read while their cases are locked (`CaseRepository.lock_many`): ending an
+        assignment locks its case first, so they stay open until this transaction ends."""
+        self._vouched |= {(officer_id, cid) for cid in case_ids}
 
     def get(self, assignment_id: int) -> Assignment | None:
         return self.session.get(Assignment, assignment_id)
@@ -34,6 +40,8 @@ class AssignmentRepository:
                                          .order_by(Assignment.id)))
 
     def is_assigned(self, officer_id: int, case_id: int) -> bool:
+        if (officer_id, case_id) in self._vouched:
+            return True
         return self.session.scalar(select(Assignment.id).where(
             Assignment.case_id == case_id, Assignment.officer_id == officer_id, _OPEN).limit(1)) is not None
 

@@ -17,6 +17,12 @@ class EnquiryRepository:
         self.session.flush()  # the id names the enquiry in its change and its photos
         return enquiry
 
+    def get(self, enquiry_id: int) -> Enquiry | None:
+        return self.session.get(Enquiry, enquiry_id)
+
+    def by_op_id(self, op_id: str) -> Enquiry | None:
+        return self.session.scalar(select(Enquiry).where(Enquiry.op_id == op_id))
+
     def for_case(self, case_id: int) -> list[Enquiry]:
         return list(self.session.scalars(select(Enquiry).where(Enquiry.case_id == case_id).order_by(Enquiry.id)))
 
