@@ -73,14 +73,20 @@ def start_instance(url: str, port: int, workers: int, blob_dir: Path, log: Path)
     raise RuntimeError(f"instance on {port} did not start: {log.read_text()[-2000:]}")
 
 
-def device_run(base: str, username: str, password: str, rec: Recorder, visits: int, sent: list[str],
-               photo: bytes) -> None:
-    s = requests.Session()
-    resp = rec.call("enrol", s.post, f"{base}/api/devices/enrol", headers=PROTO,
+def enrol(base: str, username: str, password: str, rec: Recorder, name: str = "enrol") -> str | None:
+    resp = rec.call(name, requests.post, f"{base}/api/devices/enrol", headers=PROTO,
                     json={"username": username, "password": password, "device_name": f"load-{username}"})
-    if resp is None or resp.status_code != 201:
+    return resp.json()["device_token"] if resp is not None and resp.status_code == 201 else None
+
+
+def device_run(base: str, username: str, password: str, rec: Recorder, visits: int, sent: list[str],
+               photo: bytes, token: str | None = None) -> None:
+    """Enrol (unless `token` is given: enrolled beforehand), then one device's sync work."""
+    s = requests.Session()
+    token = token or enrol(base, username, password, rec)
+    if token is None:
         return
-    h = {**PROTO, "Authorization": f"Bearer {resp.json()['device_token']}"}
+    h = {**PROTO, "Authorization": f"Bearer {token}"}
     page = rec.call("pull", s.get, f"{base}/api/sync/pull", headers=h, params={"limit": 100})
     if page is None or page.status_code != 200:
         return
@@ -134,18 +140,26 @@ def verify(url: str, sent: list[str]) -> dict:
 @click.option("--devices", default=100, show_default=True)
 @click.option("--visits", default=10, show_default=True, help="Visits pushed per device.")
 @click.option("--workers", default=3, show_default=True, help="gunicorn workers per instance.")
-def main(database_url: str, devices: int, visits: int, workers: int) -> None:
+@click.option("--storm", default=0, show_default=True,
+              help="Enrol every device first, then time the sync phase alone while this many other officers "
+                   "enrol at once beside it (0: each device enrols and syncs in one go, as before).")
+def main(database_url: str, devices: int, visits: int, workers: int, storm: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         url = fresh_database(database_url, tmp)
-        users = seed_officers(url, devices, cases_each=5)
+        users = seed_officers(url, devices + storm, cases_each=5)
+        users, stormers = users[:devices], users[devices:]
         ports = [free_port(), free_port()]
         procs = [start_instance(url, p, workers, tmp / f"blobs-{p}", tmp / f"gunicorn-{p}.log") for p in ports]
         rec, sent, photo = Recorder(), [], os.urandom(64 * 1024)
+        bases = [f"http://127.0.0.1:{ports[i % 2]}" for i in range(len(users) + len(stormers))]
         try:
+            tokens = _enrol_first(bases, users, rec) if storm else [None] * len(users)
             start = time.perf_counter()
-            threads = [threading.Thread(target=device_run, args=(
-                f"http://127.0.0.1:{ports[i % 2]}", u, p, rec, visits, sent, photo)) for i, (u, p) in enumerate(users)]
+            threads = [threading.Thread(target=device_run, args=(bases[i], u, p, rec, visits, sent, photo, tokens[i]))
+                       for i, (u, p) in enumerate(users)]
+            threads += [threading.Thread(target=enrol, args=(bases[len(users) + i], u, p, rec, "storm-enrol"))
+                        for i, (u, p) in enumerate(stormers)]
             for t in threads:
                 t.start()
             for t in threads:
@@ -158,6 +172,22 @@ def main(database_url: str, devices: int, visits: int, workers: int) -> None:
         check = verify(url, sent)
         drop_database(url)
         report(rec, wall, check, devices, workers)
+
+
+def _enrol_first(bases: list[str], users: list[tuple[str, str]], rec: Recorder) -> list[str | None]:
+    """Enrol every device before the sync phase, a few at a time (not part of the timed phase)."""
+    tokens: list[str | None] = [None] * len(users)
+
+    def one(i: int) -> None:
+        tokens[i] = enrol(bases[i], *users[i], rec, "enrol-before")
+
+    for start in range(0, len(users), 4):
+        batch = [threading.Thread(target=one, args=(i,)) for i in range(start, min(start + 4, len(users)))]
+        for t in batch:
+            t.start()
+        for t in batch:
+            t.join(120)
+    return tokens
 
 
 def free_port() -> int:
@@ -177,6 +207,10 @@ def report(rec: Recorder, wall: float, check: dict, devices: int, workers: int) 
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         table.add_row(name, str(len(samples)), f"{statistics.median(samples):.1f}", f"{p99:.1f}")
     console.print(table)
+    sync = sorted(x for name in ("pull", "push", "tus-create", "tus-patch") for x in rec.latency.get(name, []))
+    if sync:
+        console.print(f"sync phase (pull, push, tus): p50 {statistics.median(sync):.1f} ms, "
+                      f"p99 {sync[min(len(sync) - 1, int(len(sync) * 0.99))]:.1f} ms")
     console.print(f"requests: {total} in {wall:.1f} s = {total / wall:.1f} req/s; errors: {len(rec.errors)}")
     for err in sorted(set(rec.errors))[:10]:
         console.print(f"  error: {err}")

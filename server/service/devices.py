@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
-
-from ..adapters.access_models import ApiToken, User
+from ..adapters.access_models import User
 from ..adapters.models import Action
-from ..adapters.sync_models import Device, DeviceHolding
+from ..adapters.sync_models import Device
 from ..domain.access import Actor, Permission, require
 from ..domain.devices import MUST_ERASE, DeviceStatus
 from ..domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -25,75 +22,70 @@ SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh "last seen" is kept (a super
 MAX_ACTIVE_DEVICES = 3  # per officer: a phone, a tablet and a spare; CME_MAX_DEVICES_PER_OFFICER changes it
 
 
-def enrol(session: Session, username: str, password: str, device_name: str,
+def enrol(uow, username: str, password: str, device_name: str,
           offline_ttl: int = DEFAULT_OFFLINE_TTL, *, max_devices: int = MAX_ACTIVE_DEVICES) -> dict | None:
     """An officer enrols a device with their credentials; None when the credentials are wrong.
 
     At most `max_devices` active devices per officer (a stolen password must not fill tablets with case data
     unnoticed), and every enrolment is audited and raised as an alert for supervisors to check."""
-    user = login(session, username, password)
+    user = login(uow, username, password)
     if user is None:
         return None
     if user.role != Role.OFFICER.value:
         raise Forbidden("only attendance officers enrol field devices", rule="role:sync")
-    _check_device_cap(session, user, max_devices)
+    _check_device_cap(uow, user, max_devices)
     now = utcnow()
-    device = Device(officer_id=user.id, name=device_name, status=DeviceStatus.ACTIVE, enrolled_at=now, last_seen_at=now,
-                    offline_ttl_seconds=offline_ttl, scope_epoch=0)
-    session.add(device)
-    session.flush()
-    _notify_enrolment(session, user, device)
-    return _enrolment(session, user, device)
+    device = uow.devices.add(Device(officer_id=user.id, name=device_name, status=DeviceStatus.ACTIVE,
+                                    enrolled_at=now, last_seen_at=now, offline_ttl_seconds=offline_ttl,
+                                    scope_epoch=0))
+    _notify_enrolment(uow, user, device)
+    return _enrolment(uow, user, device)
 
 
-def _check_device_cap(session: Session, user: User, max_devices: int) -> None:
-    # Serialise enrolments of one officer (PostgreSQL), so two at once cannot both pass the count.
-    session.scalar(select(User.id).where(User.id == user.id).with_for_update())
-    active = session.scalar(select(func.count()).select_from(Device).where(
-        Device.officer_id == user.id, Device.status == DeviceStatus.ACTIVE)) or 0
+def _check_device_cap(uow, user: User, max_devices: int) -> None:
+    active = uow.devices.active_count_locked(user.id)
     if active >= max_devices:
         raise Conflict(f"an officer may have at most {max_devices} active devices; ask a supervisor to retire "
                        "or revoke one first", rule="devices:max-per-officer", field="username")
 
 
-def _notify_enrolment(session: Session, user: User, device: Device) -> None:
+def _notify_enrolment(uow, user: User, device: Device) -> None:
     actor = Actor(user_id=user.id, role=Role(user.role), device_id=device.id)
-    audit.record(session, actor, "device.enrol", None, f"device:{device.id}")
-    session.add(Action(case_id=None, category=ActionCategory.ALERT.value, code="device_enrolled",
-                       title=f"Device {device.id} was enrolled for {user.username[:80]}: check it is theirs, "
-                             "or revoke it",
-                       policy_ref="device control", raised_at=utcnow()))
+    audit.record(uow, actor, "device.enrol", None, f"device:{device.id}")
+    uow.actions.add(Action(case_id=None, category=ActionCategory.ALERT.value, code="device_enrolled",
+                           title=f"Device {device.id} was enrolled for {user.username[:80]}: check it is theirs, "
+                                 "or revoke it",
+                           policy_ref="device control", raised_at=utcnow()))
 
 
-def _enrolment(session: Session, user: User, device: Device) -> dict:
-    issued = issue_token(session, user, ttl=DEVICE_TOKEN_TTL, device_id=device.id)
+def _enrolment(uow, user: User, device: Device) -> dict:
+    issued = issue_token(uow, user, ttl=DEVICE_TOKEN_TTL, device_id=device.id)
     return {"device_id": device.id, "device_token": issued.token, "officer_id": user.id,
             "offline_ttl_seconds": device.offline_ttl_seconds, "server_time": utcnow()}
 
 
-def renew(session: Session, device_id: int, username: str, password: str) -> dict | None:
+def renew(uow, device_id: int, username: str, password: str) -> dict | None:
     """Sign a device in again (its token expired) with the officer's credentials: same device, same outbox.
 
     None when the credentials are wrong. A revoked or wiped device is told so (it erases itself); another
     officer's device, or a non-officer, is refused. The device's older tokens are revoked."""
-    user = login(session, username, password)
+    user = login(uow, username, password)
     if user is None:
         return None
     if user.role != Role.OFFICER.value:
         raise Forbidden("only attendance officers sign field devices in", rule="role:sync")
-    device = session.get(Device, device_id)
+    device = uow.devices.get(device_id)
     if device is None:
         raise NotFound(f"no device {device_id}")
     if device.officer_id != user.id:
         raise Forbidden("this device is enrolled to another officer", rule="device:owner")
     if device.status in MUST_ERASE:
         raise DeviceRevoked("this device has been revoked; erase its data")
-    session.execute(update(ApiToken).where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
+    uow.devices.revoke_tokens(device.id, utcnow())
     device.last_seen_at = utcnow()
-    audit.record(session, Actor(user_id=user.id, role=Role(user.role), device_id=device.id), "device.renew",
+    audit.record(uow, Actor(user_id=user.id, role=Role(user.role), device_id=device.id), "device.renew",
                  None, f"device:{device.id}")
-    return _enrolment(session, user, device)
+    return _enrolment(uow, user, device)
 
 
 def device_of(uow, actor: Actor, *, touch: bool = True) -> Device:
@@ -110,17 +102,14 @@ def device_of(uow, actor: Actor, *, touch: bool = True) -> Device:
     return device
 
 
-def list_devices(session: Session, actor: Actor, officer_id: int | None = None) -> list[dict]:
+def list_devices(uow, actor: Actor, officer_id: int | None = None) -> list[dict]:
     require(actor, Permission.MANAGE_DEVICES)
-    stmt = select(Device).order_by(Device.id)
-    if officer_id is not None:
-        stmt = stmt.where(Device.officer_id == officer_id)
-    return [device_view(d) for d in session.scalars(stmt)]
+    return [device_view(d) for d in uow.devices.listing(officer_id)]
 
 
-def _controlled(session: Session, actor: Actor, device_id: int) -> Device:
+def _controlled(uow, actor: Actor, device_id: int) -> Device:
     require(actor, Permission.MANAGE_DEVICES)
-    device = session.get(Device, device_id)
+    device = uow.devices.get(device_id)
     if device is None:
         raise NotFound(f"no device {device_id}")
     if device.status in MUST_ERASE:
@@ -132,38 +121,38 @@ def _set_status(device: Device, actor: Actor, status: str) -> None:
     device.status, device.status_changed_at, device.status_changed_by = status, utcnow(), actor.user_id
 
 
-def revoke(session: Session, actor: Actor, device_id: int) -> dict:
+def revoke(uow, actor: Actor, device_id: int) -> dict:
     """The device's next contact is answered 'revoked' and it erases itself; its holdings are forgotten."""
-    device = _controlled(session, actor, device_id)
+    device = _controlled(uow, actor, device_id)
     _set_status(device, actor, DeviceStatus.REVOKED)
     return device_view(device)
 
 
-def retire(session: Session, actor: Actor, device_id: int) -> dict:
-    device = _controlled(session, actor, device_id)
+def retire(uow, actor: Actor, device_id: int) -> dict:
+    device = _controlled(uow, actor, device_id)
     if device.status == DeviceStatus.RETIRED:
         raise Conflict("the device is already retired", field="device_id")
     _set_status(device, actor, DeviceStatus.RETIRED)
     return device_view(device)
 
 
-def request_resync(session: Session, actor: Actor, device_id: int) -> dict:
-    device = _controlled(session, actor, device_id)
+def request_resync(uow, actor: Actor, device_id: int) -> dict:
+    device = _controlled(uow, actor, device_id)
     device.scope_epoch += 1
     return device_view(device)
 
 
-def goodbye(session: Session, actor: Actor) -> None:
+def goodbye(uow, actor: Actor) -> None:
     """A retired device has pushed everything and is erasing itself: it holds nothing from now on.
 
     Its token is kept, not revoked: every later use of it is refused with 403 device-revoked (a wiped device is
     treated as revoked by `security.authenticate`), so a device whose goodbye answer was lost, or that crashed
     before erasing, is still told to erase at its next contact instead of meeting a 401 with its data intact."""
-    device = device_of(session, actor)
+    device = device_of(uow, actor)
     if device.status != DeviceStatus.RETIRED:
         raise Conflict("only a retired device says goodbye", field="device_id")
     device.status = DeviceStatus.WIPED
-    session.query(DeviceHolding).filter(DeviceHolding.device_id == device.id).delete()
+    uow.holdings.forget(device.id)
 
 
 def device_view(d: Device) -> dict:

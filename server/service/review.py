@@ -1,10 +1,6 @@
 """The supervisor's review queue: conflicts and quarantined ops, resolved by accept, pick or reject."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..adapters.models import Case, Enquiry
 from ..adapters.sync_models import ReviewItem
 from ..domain.access import Actor, Permission, require
 from ..domain.errors import Conflict, InvalidInput, NotFound
@@ -23,22 +19,17 @@ ACCEPTABLE = {QuarantineReason.out_of_scope.value, QuarantineReason.case_closed.
               QuarantineReason.account_disabled.value}
 
 
-def list_items(session: Session, actor: Actor, *, open_only: bool = True, case_id: int | None = None) -> list[dict]:
+def list_items(uow, actor: Actor, *, open_only: bool = True, case_id: int | None = None) -> list[dict]:
     require(actor, Permission.REVIEW)
-    stmt = select(ReviewItem).order_by(ReviewItem.id)
-    if open_only:
-        stmt = stmt.where(ReviewItem.open.is_(True))
-    if case_id is not None:
-        stmt = stmt.where(ReviewItem.case_id == case_id)
-    rows = list(session.scalars(stmt))
-    audit.record_many(session, actor, "review.list", sorted({r.case_id for r in rows if r.case_id}))
+    rows = uow.review_items.listing(open_only=open_only, case_id=case_id)
+    audit.record_many(uow, actor, "review.list", sorted({r.case_id for r in rows if r.case_id}))
     return [item_view(r) for r in rows]
 
 
-def resolve(session: Session, actor: Actor, item_id: int, decision: str, note: str | None,
+def resolve(uow, actor: Actor, item_id: int, decision: str, note: str | None,
             choices: dict[str, str] | None) -> dict:
     require(actor, Permission.REVIEW)
-    item = session.get(ReviewItem, item_id)
+    item = uow.review_items.get(item_id)
     if item is None:
         raise NotFound(f"no review item {item_id}")
     if not item.open:
@@ -47,16 +38,16 @@ def resolve(session: Session, actor: Actor, item_id: int, decision: str, note: s
         if not (note or "").strip():
             raise InvalidInput("say why the item is rejected", field="note")
     elif decision == "pick":
-        item.resolved_values = _pick(session, actor, item, choices or {})
+        item.resolved_values = _pick(uow, actor, item, choices or {})
     elif decision == "accept":
-        _accept(session, actor, item)
+        _accept(uow, actor, item)
     item.open, item.resolution, item.resolution_note = False, decision, note
     item.resolved_at, item.resolved_by = utcnow(), actor.user_id
-    audit.record(session, actor, "review.resolve", item.case_id, decision)
+    audit.record(uow, actor, "review.resolve", item.case_id, decision)
     return item_view(item)
 
 
-def _accept(session: Session, actor: Actor, item: ReviewItem) -> None:
+def _accept(uow, actor: Actor, item: ReviewItem) -> None:
     if item.category in (OpStatus.conflict_soft.value, FLAGGED):
         return  # already applied; accepting clears the flag
     if item.category == OpStatus.conflict_hard.value:
@@ -66,19 +57,19 @@ def _accept(session: Session, actor: Actor, item: ReviewItem) -> None:
                                                         OpKind.record_address_check.value):
         raise InvalidInput("only a visit or address check kept for scope or closure can be accepted; "
                            "reject it with a reason instead", field="decision")
-    enquiry = record_enquiry(session, actor, item.case_id, enquiry_data(op), op_id=op.op_id)
-    row = session.get(Enquiry, enquiry["id"])  # the fact is the officer's; the supervisor admits it
+    enquiry = record_enquiry(uow, actor, item.case_id, enquiry_data(op), op_id=op.op_id)
+    row = uow.enquiries.get(enquiry["id"])  # the fact is the officer's; the supervisor admits it
     row.actor_id, row.device_id, row.flagged = item.officer_id, item.device_id, f"accepted:{item.reason}"
 
 
-def _pick(session: Session, actor: Actor, item: ReviewItem, choices: dict[str, str]) -> dict:
+def _pick(uow, actor: Actor, item: ReviewItem, choices: dict[str, str]) -> dict:
     if item.category != OpStatus.conflict_hard.value:
         raise InvalidInput("only hard conflicts have values to pick", field="decision")
     values = item.values or {}
     if set(choices) != set(values) or not set(choices.values()) <= {"server", "device"}:
         raise InvalidInput(f"choose 'server' or 'device' for each of: {', '.join(sorted(values))}",
                            field="choices")
-    case = session.scalar(select(Case).where(Case.id == item.case_id).with_for_update())
+    case = uow.cases.get(item.case_id, for_update=True)
     chosen = {path: values[path][0 if pick == "server" else 1] for path, pick in choices.items()}
     device_wins = {p: v for p, v in chosen.items() if choices[p] == "device"}
     # The supervisor chose between the two values kept with the conflict. If the field has been written again
@@ -89,7 +80,7 @@ def _pick(session: Session, actor: Actor, item: ReviewItem, choices: dict[str, s
                        "edit it or reject this item", field="choices")
     written = edit_case(case, device_wins, today()) if device_wins else []
     if written:
-        changes.bump(session, case, actor, "review_pick", written)
+        changes.bump(uow, case, actor, "review_pick", written)
     return chosen
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from ...domain.devices import DeviceStatus
+from ..access_models import ApiToken, User
 from ..models import Assignment, Case, Enquiry
 from ..storable import storable
 from ..sync_models import AppliedOp, Device, DeviceHolding, ReviewItem
@@ -59,6 +61,23 @@ class Devices:
         self.session.flush()
         return device
 
+    def active_count_locked(self, officer_id: int) -> int:
+        """The officer's active devices, after locking the officer's row: enrolments of one officer are then
+        serialised (PostgreSQL), so two at once cannot both pass the cap."""
+        self.session.scalar(select(User.id).where(User.id == officer_id).with_for_update())
+        return self.session.scalar(select(func.count()).select_from(Device).where(
+            Device.officer_id == officer_id, Device.status == DeviceStatus.ACTIVE)) or 0
+
+    def listing(self, officer_id: int | None = None) -> list[Device]:
+        stmt = select(Device).order_by(Device.id)
+        if officer_id is not None:
+            stmt = stmt.where(Device.officer_id == officer_id)
+        return list(self.session.scalars(stmt))
+
+    def revoke_tokens(self, device_id: int, at) -> None:
+        self.session.execute(update(ApiToken).where(ApiToken.device_id == device_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=at))
+
 
 class Holdings:
     """What each device may hold: read in one query, written in one statement per page."""
@@ -100,6 +119,14 @@ class ReviewItems:
 
     def get(self, item_id: int) -> ReviewItem | None:
         return self.session.get(ReviewItem, item_id)
+
+    def listing(self, *, open_only: bool, case_id: int | None) -> list[ReviewItem]:
+        stmt = select(ReviewItem).order_by(ReviewItem.id)
+        if open_only:
+            stmt = stmt.where(ReviewItem.open.is_(True))
+        if case_id is not None:
+            stmt = stmt.where(ReviewItem.case_id == case_id)
+        return list(self.session.scalars(stmt))
 
 
 class SnapshotReads:
