@@ -84,8 +84,8 @@ def purge_uploads() -> None:
     app = _app()
     totals = {"expired": 0, "unlinked": 0}
     while True:  # in batches, each its own transaction
-        with _uow(app).transaction() as session:
-            batch = purge(session, blob_store_for(app))
+        with _uow(app).transaction() as uow:
+            batch = purge(uow, blob_store_for(app))
         totals = {k: totals[k] + batch[k] for k in totals}
         if not any(batch.values()):
             break

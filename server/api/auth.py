@@ -48,12 +48,7 @@ def logout():
     token = bearer_token()
     if not token:
         raise Unauthenticated("send Authorization: Bearer <token>")
-
-    def _revoke(session):
-        security.authenticate(session, token)
-        security.revoke_token(session, token)
-
-    run_public(_revoke)
+    run_public(security.sign_out, token)
 
 
 @blp.route("/password", methods=["POST"])

@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
-from ..adapters.access_models import ApiToken, LoginAttempt, User
+from ..adapters.access_models import ApiToken, User
 from ..domain.access import Actor
 from ..domain.devices import MUST_ERASE, DeviceStatus
 from ..domain.errors import Busy, TooManyAttempts, Unauthenticated
@@ -31,7 +29,6 @@ TOKEN_TTL = timedelta(hours=12)
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_MAX_FAILURES = 5  # per username within the window
 LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # per client address within the window: password spraying over many usernames
-THROTTLE_LOCK_SPACE = 0x434D45  # advisory-lock key space of the sign-in throttle (apart from the change-log lock)
 
 # Argon2 runs at once per process (64 MiB each), and how long a sign-in waits for one before a 503.
 HASH_CONCURRENCY = 2
@@ -78,16 +75,15 @@ class IssuedToken:
     user: User
 
 
-def issue_token(session: Session, user: User, *, ttl: timedelta = TOKEN_TTL,
-                device_id: int | None = None) -> IssuedToken:
+def issue_token(uow, user: User, *, ttl: timedelta = TOKEN_TTL, device_id: int | None = None) -> IssuedToken:
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), device_id=device_id,
-                         created_at=now, expires_at=now + ttl))
+    uow.accounts.add_token(ApiToken(user_id=user.id, token_hash=token_digest(token), device_id=device_id,
+                                    created_at=now, expires_at=now + ttl))
     return IssuedToken(token, now + ttl, user)
 
 
-def login(session: Session, username: str, password: str, *, max_failures: int = LOGIN_MAX_FAILURES,
+def login(uow, username: str, password: str, *, max_failures: int = LOGIN_MAX_FAILURES,
           max_address_failures: int = LOGIN_MAX_FAILURES_PER_ADDRESS, address: str | None = None) -> User | None:
     """Check a password and record the attempt; None when wrong (the caller then refuses).
 
@@ -95,22 +91,22 @@ def login(session: Session, username: str, password: str, *, max_failures: int =
     at many usernames), even the right password is refused for a while. `address` defaults to the request's.
     The attempt is reserved (counted as a failure) in its own short transaction before the password is checked,
     so concurrent guesses cannot all pass the check; a right password then releases it. Call this before
-    `session` has written anything (on SQLite the reservation needs the write lock)."""
+    `uow` has written anything (on SQLite the reservation needs the write lock)."""
     now = utcnow()
     address = (address or client_address.get() or "")[:64] or None
     limits = Limits(max_failures, max_address_failures)
-    attempt_id, user_id, stored, active = _reserve(session.get_bind(), username, address, now, limits)
+    attempt_id, user_id, stored, active = _reserve(uow.login_attempts, username, address, now, limits)
     try:
         # Unknown users are checked against a dummy hash so timing does not reveal which usernames exist.
         ok = _password_matches(stored or _DUMMY_HASH, password)
     except Busy:
-        _settle(session.get_bind(), attempt_id, None)  # the password was never checked: nothing to count
+        _settle(uow.login_attempts, attempt_id, None)  # the password was never checked: nothing to count
         raise
     ok = ok and user_id is not None and active
     if not ok:
         return None
-    _settle(session.get_bind(), attempt_id, True)
-    return session.get(User, user_id)
+    _settle(uow.login_attempts, attempt_id, True)
+    return uow.accounts.get(user_id)
 
 
 @dataclass(frozen=True)
@@ -119,67 +115,45 @@ class Limits:
     per_address: int
 
 
-def _reserve(bind, username: str, address: str | None, now: datetime,
+def _reserve(attempts, username: str, address: str | None, now: datetime,
              limits: Limits) -> tuple[int, int | None, str | None, bool]:
     """Check both limits and record this attempt as a failure, serialised per username and per address."""
-    with Session(bind=bind, expire_on_commit=False) as own, own.begin():
-        _lock_keys(own, [f"user:{username}"] + ([f"addr:{address}"] if address else []))
-        _throttle(own, LoginAttempt.username == username, limits.per_username, now,
+    with attempts.own_transaction() as own:
+        own.lock_keys([f"user:{username}"] + ([f"addr:{address}"] if address else []))
+        _throttle(own.nth_newest_failure(limits.per_username, now - LOGIN_WINDOW, username=username), now,
                   "too many failed sign-ins for this account; try again later")
         if address is not None:
-            _throttle(own, LoginAttempt.address == address, limits.per_address, now,
+            _throttle(own.nth_newest_failure(limits.per_address, now - LOGIN_WINDOW, address=address), now,
                       "too many failed sign-ins from this address; try again later")
-        attempt = LoginAttempt(username=username[:80], address=address, at=now, success=False)
-        own.add(attempt)
-        user = own.execute(select(User.id, User.password_hash, User.active)
-                           .where(User.username == username)).first()
-        own.flush()
-        return (attempt.id, *(user or (None, None, False)))
+        attempt_id = own.reserve(username, address, now)
+        return (attempt_id, *own.credentials(username))
 
 
-def _lock_keys(session: Session, keys: list[str]) -> None:
-    """PostgreSQL: transaction-level advisory locks per throttle key, taken in one global order (no deadlock).
-    SQLite needs none: BEGIN IMMEDIATE already serialises writers."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:4], "big", signed=True)
-                       for k in keys}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": THROTTLE_LOCK_SPACE,
-                                                                             "key": key})
-
-
-def _settle(bind, attempt_id: int, success: bool | None) -> None:
+def _settle(attempts, attempt_id: int, success: bool | None) -> None:
     """Release a reservation: mark it a success, or (None) drop it when the password was never checked."""
-    with Session(bind=bind) as own, own.begin():
-        row = own.get(LoginAttempt, attempt_id)
-        if row is not None and success is None:
-            own.delete(row)
-        elif row is not None:
-            row.success = success
+    with attempts.own_transaction() as own:
+        own.settle(attempt_id, success)
 
 
-def _throttle(session: Session, who, limit: int, now: datetime, message: str) -> None:
-    """429 while `limit` or more sign-ins matching `who` failed (or are being checked) within the window. The
-    lock lifts when the limit-th newest of those failures leaves the window: that is the Retry-After."""
-    failed_at = session.scalar(select(LoginAttempt.at).where(
-        who, LoginAttempt.success.is_(False), LoginAttempt.at > now - LOGIN_WINDOW)
-        .order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
+def _throttle(failed_at: datetime | None, now: datetime, message: str) -> None:
+    """429 while the limit-th newest failure (or sign-in being checked) is within the window. The lock lifts
+    when that failure leaves the window: that is the Retry-After."""
     if failed_at is not None:
         wait = (as_utc(failed_at) + LOGIN_WINDOW - now).total_seconds()
         raise TooManyAttempts(message, retry_after=max(1, math.ceil(wait)))
 
 
-def authenticate(session: Session, token: str | None) -> Actor:
+def authenticate(uow, token: str | None) -> Actor:
     """Resolve a bearer token to an actor; every request goes through here."""
     if not token:
         raise Unauthenticated("send Authorization: Bearer <token>")
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    row = uow.accounts.token(token_digest(token))
     if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
         raise Unauthenticated("the token is unknown, expired or revoked")
     # A device is told it is revoked before anything else, so a wiped or revoked device erases itself even when
     # its account has been disabled since.
-    status = _device_status(session, row.device_id) if row.device_id is not None else None
-    user = session.get(User, row.user_id)
+    status = _device_status(uow, row.device_id) if row.device_id is not None else None
+    user = uow.accounts.get(row.user_id)
     if user is None:
         raise Unauthenticated("the account is disabled")
     if not user.active and status != DeviceStatus.RETIRED:
@@ -190,22 +164,26 @@ def authenticate(session: Session, token: str | None) -> Actor:
                  account_active=user.active)
 
 
-def _device_status(session: Session, device_id: int) -> str:
+def _device_status(uow, device_id: int) -> str:
     """A revoked device is told so on its next contact, so that it erases itself (principle 10)."""
-    from ..adapters.sync_models import Device  # local: devices are a sync concern
-
-    device = session.get(Device, device_id)
+    device = uow.devices.get(device_id)
     if device is None or device.status in MUST_ERASE:
         raise DeviceRevoked("this device has been revoked; erase its data")
     return DeviceStatus(device.status)
 
 
-def revoke_token(session: Session, token: str) -> None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+def revoke_token(uow, token: str) -> None:
+    row = uow.accounts.token(token_digest(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
 
 
-def sign_in(session: Session, username: str, password: str) -> IssuedToken | None:
-    user = login(session, username, password)
-    return issue_token(session, user) if user else None
+def sign_in(uow, username: str, password: str) -> IssuedToken | None:
+    user = login(uow, username, password)
+    return issue_token(uow, user) if user else None
+
+
+def sign_out(uow, token: str) -> None:
+    """Revoke the token the request carries (which must still be valid)."""
+    authenticate(uow, token)
+    revoke_token(uow, token)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.repositories import AssignmentRepository, CaseRepository, ChangeLog
 from ..adapters.repositories import AppliedOps, Devices, Holdings, ReviewItems, SnapshotReads
+from ..adapters.repositories import PhotoRepository, UploadRepository
 from ..adapters.repositories import (AccountRepository, ActionRepository, AuditLog, EnquiryRepository,
-                                    ReferralRepository, TermDateRepository)
+                                    LoginAttempts, ReferralRepository, TermDateRepository)
 
 
 class UnitOfWork:
@@ -39,6 +40,9 @@ class UnitOfWork:
         self.term_dates = TermDateRepository(session)
         self.audit = AuditLog(session)
         self.accounts = AccountRepository(session)
+        self.login_attempts = LoginAttempts(session)
+        self.uploads = UploadRepository(session)
+        self.photos = PhotoRepository(session)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

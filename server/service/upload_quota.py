@@ -14,14 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_
-from sqlalchemy.orm import Session
-
 from sync.problems import described
 from sync.vocabulary import OpKind
 from ..adapters.blobs import BlobStore
-from ..adapters.sync_models import ReviewItem
-from ..adapters.upload_models import Photo, Upload
 from ..domain.errors import DomainError
 from .clock import utcnow
 
@@ -35,20 +30,12 @@ class UploadQuotaExceeded(DomainError):
     code, title, status = described("upload-quota-exceeded")
 
 
-def _linked():
-    """SQL: a photo of the upload's owner links its hash."""
-    return exists().where(Photo.sha256 == Upload.sha256, Photo.linked_by == Upload.owner_id)
+def unlinked_bytes(uow, owner_id: int, now: datetime) -> int:
+    return uow.uploads.unlinked_bytes(owner_id, now)
 
 
-def unlinked_bytes(session: Session, owner_id: int, now: datetime) -> int:
-    held = or_(and_(Upload.completed_at.is_not(None), ~_linked()),
-               and_(Upload.completed_at.is_(None), Upload.expires_at > now))
-    return session.scalar(select(func.coalesce(func.sum(Upload.length), 0))
-                          .where(Upload.owner_id == owner_id, held)) or 0
-
-
-def check_quota(session: Session, owner_id: int, length: int, now: datetime) -> None:
-    used = unlinked_bytes(session, owner_id, now)
+def check_quota(uow, owner_id: int, length: int, now: datetime) -> None:
+    used = unlinked_bytes(uow, owner_id, now)
     if used + length > UNLINKED_QUOTA_BYTES:
         raise UploadQuotaExceeded(
             f"uploads not yet attached to a visit may hold {UNLINKED_QUOTA_BYTES // MIB} MiB per officer; yours "
@@ -56,32 +43,23 @@ def check_quota(session: Session, owner_id: int, length: int, now: datetime) -> 
             "unattached ones to be removed", field="Upload-Length")
 
 
-def purge_unlinked(session: Session, blobs: BlobStore, now: datetime | None = None) -> int:
+def purge_unlinked(uow, blobs: BlobStore, now: datetime | None = None) -> int:
     """Remove up to PURGE_BATCH completed uploads unlinked for UNLINKED_TTL (and blobs nothing else needs)."""
     now = now or utcnow()
-    stmt = select(Upload).where(Upload.completed_at.is_not(None), Upload.completed_at <= now - UNLINKED_TTL,
-                                ~_linked())
-    held = _held_for_review(session)
-    if held:
-        stmt = stmt.where(tuple_(Upload.owner_id, Upload.sha256).not_in(sorted(held)))
-    gone = list(session.scalars(stmt.order_by(Upload.completed_at).limit(PURGE_BATCH)
-                                .with_for_update(skip_locked=True, of=Upload)))
-    for upload in gone:
-        session.delete(upload)
-    session.flush()
-    store = blobs.within(session)
+    gone = uow.uploads.unlinked_since_locked(now - UNLINKED_TTL, _held_for_review(uow), PURGE_BATCH)
+    uow.uploads.remove(gone)
+    store = blobs.within(uow.session)
     for sha256 in sorted({u.sha256 for u in gone}):
-        if not _still_needed(session, sha256):
+        if not _still_needed(uow, sha256):
             store.delete(sha256)
     return len(gone)
 
 
-def _held_for_review(session: Session) -> set[tuple[int, str]]:
+def _held_for_review(uow) -> set[tuple[int, str]]:
     """(officer, sha256) of attach_photo ops kept open for review: their upload is evidence in waiting. Open
     review items are few (a supervisor's queue), so they are read and their op judged here."""
-    rows = session.scalars(select(ReviewItem).where(ReviewItem.open.is_(True)))
     held = set()
-    for item in rows:
+    for item in uow.review_items.listing(open_only=True, case_id=None):
         op = item.op if isinstance(item.op, dict) else {}
         payload = op.get("payload") if isinstance(op.get("payload"), dict) else {}
         if op.get("kind") == OpKind.attach_photo.value and isinstance(payload.get("sha256"), str):
@@ -89,8 +67,5 @@ def _held_for_review(session: Session) -> set[tuple[int, str]]:
     return held
 
 
-def _still_needed(session: Session, sha256: str) -> bool:
-    photo = session.scalar(select(Photo.id).where(Photo.sha256 == sha256).limit(1))
-    upload = session.scalar(select(Upload.id).where(Upload.sha256 == sha256, Upload.completed_at.is_not(None))
-                            .limit(1))
-    return photo is not None or upload is not None
+def _still_needed(uow, sha256: str) -> bool:
+    return uow.photos.any_with(sha256) or uow.uploads.any_completed_with(sha256)

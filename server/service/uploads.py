@@ -21,13 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from sync.ops import MAX_CAPTION, MAX_PHOTO_BYTES, PHOTO_CONTENT_TYPES
 from sync.problems import described
 from ..adapters.blobs import BlobMismatch, BlobStore, ChunkTooLarge, PartMissing, StagedChunk
-from ..adapters.models import Enquiry
 from ..adapters.upload_models import Photo, Upload
 from ..domain.access import Actor, Permission
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -99,7 +95,7 @@ class PhotoFile:
     content_type: str
 
 
-def create_upload(session: Session, actor: Actor, blobs: BlobStore, *, length: int,
+def create_upload(uow, actor: Actor, blobs: BlobStore, *, length: int,
                   metadata: dict[str, str]) -> UploadState:
     """tus creation. Only officers upload evidence; the declared hash and type are checked before any byte."""
     if actor.role != Role.OFFICER:
@@ -114,28 +110,27 @@ def create_upload(session: Session, actor: Actor, blobs: BlobStore, *, length: i
         raise UnsupportedMediaType("content_type must be one of " + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
                                    field="content_type")
     now = utcnow()
-    purge_expired(session, blobs, now)
-    if _open_uploads(session, actor.user_id, now) >= MAX_OPEN_UPLOADS:
+    purge_expired(uow, blobs, now)
+    if uow.uploads.open_count(actor.user_id, now) >= MAX_OPEN_UPLOADS:
         raise TooManyUploads(f"finish or delete some of your {MAX_OPEN_UPLOADS} unfinished uploads first")
-    check_quota(session, actor.user_id, length, now)
+    check_quota(uow, actor.user_id, length, now)
     upload = Upload(id=uuid.uuid4().hex, owner_id=actor.user_id, device_id=actor.device_id, length=length,
                     offset=0, sha256=sha256, content_type=content_type,
                     filename=safe_filename(metadata.get("filename")), created_at=now, expires_at=now + UPLOAD_TTL)
-    session.add(upload)
-    session.flush()
+    uow.uploads.add(upload)
     return _state(upload)
 
 
-def upload_offset(session: Session, actor: Actor, upload_id: str) -> UploadState:
+def upload_offset(uow, actor: Actor, upload_id: str) -> UploadState:
     """tus HEAD: where to resume."""
-    return _state(_owned(session, actor, upload_id))
+    return _state(_owned(uow, actor, upload_id))
 
 
-def append_chunk(uow: Database, actor: Actor, blobs: BlobStore, upload_id: str, *, offset: int,
+def append_chunk(db: Database, actor: Actor, blobs: BlobStore, upload_id: str, *, offset: int,
                  body: ChunkBody, declared_length: int | None, checksum: bytes | None) -> UploadState:
     """tus PATCH. Takes the Database, not a unit of work: the body is read between two short transactions."""
-    with uow.transaction() as session:
-        upload = _owned(session, actor, upload_id)
+    with db.transaction() as uow:
+        upload = _owned(uow, actor, upload_id)
         _check_offset(upload, offset)
         remaining = upload.length - upload.offset
         if declared_length is not None and declared_length > remaining:
@@ -155,27 +150,27 @@ def append_chunk(uow: Database, actor: Actor, blobs: BlobStore, upload_id: str, 
                                field="Upload-Checksum")
     if staged.size == 0:  # nothing arrived: nothing to append
         blobs.discard_staged(staged)
-        with uow.transaction() as session:
-            return upload_offset(session, actor, upload_id)
-    return _commit_chunk(uow, actor, blobs, staged, offset)
+        with db.transaction() as uow:
+            return upload_offset(uow, actor, upload_id)
+    return _commit_chunk(db, actor, blobs, staged, offset)
 
 
-def _commit_chunk(uow: Database, actor: Actor, blobs: BlobStore, staged: StagedChunk,
+def _commit_chunk(db: Database, actor: Actor, blobs: BlobStore, staged: StagedChunk,
                   offset: int) -> UploadState:
     """Append under the row lock; on the last byte, verify and store the whole file."""
     refused: DomainError | None = None
     try:
-        with uow.transaction() as session:
-            upload = _owned(session, actor, staged.upload_id, for_update=True)
+        with db.transaction() as uow:
+            upload = _owned(uow, actor, staged.upload_id, for_update=True)
             _check_offset(upload, offset)  # another PATCH may have won the race meanwhile
             try:
-                upload.offset = blobs.within(session).append_staged(staged, offset)
+                upload.offset = blobs.within(uow.session).append_staged(staged, offset)
             except PartMissing:
                 refused = UploadGone("the upload's stored data was lost; start a new upload")
-                _discard(session, blobs, upload)
+                _discard(uow, blobs, upload)
             else:
                 if upload.offset == upload.length:
-                    refused = _complete(session, blobs, upload)
+                    refused = _complete(uow, blobs, upload)
             state = _state(upload)
     finally:
         blobs.discard_staged(staged)  # already gone when appended; a refused chunk leaves nothing behind
@@ -184,13 +179,13 @@ def _commit_chunk(uow: Database, actor: Actor, blobs: BlobStore, staged: StagedC
     return state
 
 
-def _complete(session: Session, blobs: BlobStore, upload: Upload) -> DomainError | None:
-    blobs = blobs.within(session)
+def _complete(uow, blobs: BlobStore, upload: Upload) -> DomainError | None:
+    blobs = blobs.within(uow.session)
     try:
         with blobs.open_part(upload.id) as part:
             blobs.put_stream(part, expected_sha256=upload.sha256)  # one streaming pass: hash and copy
     except BlobMismatch as err:
-        _discard(session, blobs, upload)
+        _discard(uow, blobs, upload)
         return InvalidInput(f"the file's SHA-256 is {err.actual}, not the declared {err.expected}; "
                             "the upload was discarded", field="sha256")
     upload.completed_at = utcnow()
@@ -198,68 +193,64 @@ def _complete(session: Session, blobs: BlobStore, upload: Upload) -> DomainError
     return None
 
 
-def terminate_upload(session: Session, actor: Actor, blobs: BlobStore, upload_id: str) -> None:
+def terminate_upload(uow, actor: Actor, blobs: BlobStore, upload_id: str) -> None:
     """tus termination of an unfinished upload; a finished one is evidence and stays."""
-    upload = _owned(session, actor, upload_id, allow_expired=True)
+    upload = _owned(uow, actor, upload_id, allow_expired=True)
     if upload.completed_at is not None:
         raise Conflict("the upload is complete and its photo is stored; it cannot be deleted")
-    _discard(session, blobs, upload)
+    _discard(uow, blobs, upload)
 
 
-def purge_uploads(session: Session, blobs: BlobStore, now: datetime | None = None) -> dict[str, int]:
+def purge_uploads(uow, blobs: BlobStore, now: datetime | None = None) -> dict[str, int]:
     """One batch of scheduled cleaning (`cme-server purge-uploads`): expired unfinished uploads, and completed
     ones never linked to a visit (upload_quota). Returns how many of each went."""
     now = now or utcnow()
-    return {"expired": purge_expired(session, blobs, now), "unlinked": purge_unlinked(session, blobs, now)}
+    return {"expired": purge_expired(uow, blobs, now), "unlinked": purge_unlinked(uow, blobs, now)}
 
 
-def purge_expired(session: Session, blobs: BlobStore, now: datetime) -> int:
+def purge_expired(uow, blobs: BlobStore, now: datetime) -> int:
     """Remove unfinished uploads past their expiry, rows and parts; returns how many went."""
-    # skip_locked: an upload being appended to right now is left for the next purge (PostgreSQL)
-    expired = list(session.scalars(select(Upload).where(
-        Upload.expires_at <= now, Upload.completed_at.is_(None)).order_by(Upload.expires_at).limit(PURGE_BATCH)
-        .with_for_update(skip_locked=True)))
+    expired = uow.uploads.expired_locked(now, PURGE_BATCH)  # skips uploads being appended to right now
     for upload in expired:
-        _discard(session, blobs, upload)
+        _discard(uow, blobs, upload)
     return len(expired)
 
 
-def link_photo(session: Session, actor: Actor, *, enquiry_id: int, sha256: str, size: int, content_type: str,
+def link_photo(uow, actor: Actor, *, enquiry_id: int, sha256: str, size: int, content_type: str,
                caption: str | None, op_id: str | None, blobs: BlobStore | None = None) -> dict:
     """Attach a stored photo to an enquiry as evidence; the same op_id returns its first result.
 
     The caller records the case change (the push service bumps the version once per op). `blobs` defaults to
-    the store wired into the session.
+    the store wired into the unit of work's session.
     """
     sha256 = sha256.lower() if isinstance(sha256, str) else ""
     if op_id is not None:
-        earlier = session.scalar(select(Photo).where(Photo.op_id == op_id))
+        earlier = uow.photos.by_op_id(op_id)
         if earlier is not None:
             if (earlier.enquiry_id, earlier.sha256, earlier.linked_by) != (enquiry_id, sha256, actor.user_id):
                 raise Conflict("this op_id already linked a different photo", field="op_id")
             return photo_view(earlier)
-    enquiry = session.get(Enquiry, enquiry_id)
+    enquiry = uow.enquiries.get(enquiry_id)
     if enquiry is None:
         raise NotFound(f"no enquiry {enquiry_id}")
-    case = load_case(session, actor, enquiry.case_id, Permission.RECORD_ENQUIRY)
+    case = load_case(uow, actor, enquiry.case_id, Permission.RECORD_ENQUIRY)
     _check_link_fields(sha256, size, content_type, caption)
-    _check_possession(session, actor, blobs or session_blobs(session), sha256, size)
+    _check_possession(uow, actor, blobs or session_blobs(uow), sha256, size)
     photo = Photo(enquiry_id=enquiry.id, case_id=case.id, sha256=sha256, size=size, content_type=content_type,
                   caption=caption, op_id=op_id, linked_by=actor.user_id, linked_at=utcnow())
-    session.add(photo)
-    session.flush()
-    audit.record(session, actor, "photo.link", case.id, detail=f"photo:{photo.id}")
+    uow.photos.add(photo)
+    audit.record(uow, actor, "photo.link", case.id, detail=f"photo:{photo.id}")
     return photo_view(photo)
 
 
-def open_photo(session: Session, actor: Actor, photo_id: int) -> PhotoFile:
+def open_photo(uow, actor: Actor, photo_id: int) -> PhotoFile:
     """A linked photo's details for whoever may see its case (404 for everyone else); the read is audited."""
-    photo = session.get(Photo, photo_id)
+    photo = uow.photos.get(photo_id)
     if photo is None:
         raise NotFound(f"no photo {photo_id}")
-    if not may_see(session, actor, photo.case_id):  # answered as missing, audited as a denied read
+    if not may_see(uow, actor, photo.case_id):  # answered as missing, audited as a denied read
         raise CaseHidden(photo.case_id, f"no photo {photo_id}")
-    audit.record(session, actor, "photo.read", photo.case_id, detail=f"photo:{photo.id}")
+    audit.record(uow, actor, "photo.read", photo.case_id, detail=f"photo:{photo.id}")
     return PhotoFile(photo.id, photo.case_id, photo.sha256, photo.size, photo.content_type)
 
 
@@ -298,12 +289,10 @@ def _check_link_fields(sha256: str, size: int, content_type: str, caption: str |
         raise InvalidInput(f"caption must be text of at most {MAX_CAPTION} characters", field="caption")
 
 
-def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: str, size: int) -> None:
+def _check_possession(uow, actor: Actor, blobs: BlobStore, sha256: str, size: int) -> None:
     # The upload row is locked until commit, so the purge of unlinked uploads cannot remove it meanwhile.
-    mine = session.scalar(select(Upload.id).where(
-        Upload.owner_id == actor.user_id, Upload.sha256 == sha256, Upload.completed_at.is_not(None))
-        .order_by(Upload.id).limit(1).with_for_update())
-    blobs = blobs.within(session)
+    mine = uow.uploads.completed_of_locked(actor.user_id, sha256)
+    blobs = blobs.within(uow.session)
     if mine is None:  # the supervisor's review item tells the two apart; the device is told neither
         elsewhere = "; a photo with this sha256 was uploaded by someone else" if blobs.exists(sha256) else ""
         raise InvalidInput(f"you have not uploaded a photo with this sha256{elsewhere}; upload it first",
@@ -312,11 +301,10 @@ def _check_possession(session: Session, actor: Actor, blobs: BlobStore, sha256: 
         raise InvalidInput("no stored photo has this sha256 and size; upload it first", field="sha256")
 
 
-def _owned(session: Session, actor: Actor, upload_id: str, *, for_update: bool = False,
+def _owned(uow, actor: Actor, upload_id: str, *, for_update: bool = False,
            allow_expired: bool = False) -> Upload:
     """The actor's own upload; anyone else's, or none, is 404. Past expiry (and unfinished) it is 410."""
-    stmt = select(Upload).where(Upload.id == upload_id)
-    upload = session.scalar(stmt.with_for_update() if for_update else stmt)
+    upload = uow.uploads.get(upload_id, for_update=for_update)
     if upload is None or upload.owner_id != actor.user_id:
         raise NotFound(f"no upload {upload_id}")
     if not allow_expired and upload.completed_at is None and as_utc(upload.expires_at) <= utcnow():
@@ -330,15 +318,9 @@ def _check_offset(upload: Upload, offset: int) -> None:
                              field="Upload-Offset")
 
 
-def _discard(session: Session, blobs: BlobStore, upload: Upload) -> None:
-    session.delete(upload)
-    session.flush()
-    blobs.within(session).delete_part(upload.id)
-
-
-def _open_uploads(session: Session, owner_id: int, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Upload).where(
-        Upload.owner_id == owner_id, Upload.completed_at.is_(None), Upload.expires_at > now)) or 0
+def _discard(uow, blobs: BlobStore, upload: Upload) -> None:
+    uow.uploads.remove([upload])
+    blobs.within(uow.session).delete_part(upload.id)
 
 
 def _state(upload: Upload) -> UploadState:
@@ -346,9 +328,9 @@ def _state(upload: Upload) -> UploadState:
                        upload.completed_at is not None)
 
 
-def session_blobs(session: Session) -> BlobStore:
+def session_blobs(uow) -> BlobStore:
     """The blob store the application wired into its sessions (`create_app`), for callers that pass none."""
-    provider = session.info.get("blobs")
+    provider = uow.session.info.get("blobs")
     if provider is None:
         raise RuntimeError("this session has no blob store: pass one, or open sessions from the app's factory")
     return provider()

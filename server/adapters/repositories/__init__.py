@@ -15,8 +15,10 @@ from .cases import CaseRepository
 from .change_log import ChangeLog
 from .sync import AppliedOps, Devices, Holdings, ReviewItems, SnapshotReads
 from .enquiries import EnquiryRepository
+from .login_attempts import LoginAttempts
 from .referrals import ReferralRepository
+from .uploads import PhotoRepository, UploadRepository
 
 __all__ = ["AccountRepository", "ActionRepository", "AssignmentRepository", "AuditLog", "CaseRepository",
-           "ChangeLog", "EnquiryRepository", "ReferralRepository", "TermDateRepository",
+           "ChangeLog", "EnquiryRepository", "LoginAttempts", "PhotoRepository", "ReferralRepository", "UploadRepository", "TermDateRepository",
            "AppliedOps", "Devices", "Holdings", "ReviewItems", "SnapshotReads"]

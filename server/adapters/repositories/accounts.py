@@ -35,6 +35,13 @@ class AccountRepository:
     def any_user(self) -> bool:
         return self.session.scalar(select(User.id).limit(1)) is not None
 
+    def token(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+    def add_token(self, token: ApiToken) -> ApiToken:
+        self.session.add(token)
+        return token
+
     def token_id(self, token_hash: str) -> int | None:
         return self.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == token_hash))
 
