@@ -6,7 +6,10 @@ One `sync()`:
 2. upload pending photos (tus, resuming from the saved offset), then push the attach ops that became ready;
 3. purge cases that left scope once nothing for them is pending;
 4. pull pages until `more` is false, each page and its cursor in one store transaction; `resync` rebuilds;
-5. compare a digest of the holdings with the server's; on mismatch resync once and check again.
+5. the consistency check rides on every pull: each page request carries the digest of what is held before it;
+   when every page matched, nothing more is asked; otherwise (a mismatch, which a pull delivered twice also
+   causes, or a server whose pull does not answer it) `check` compares what is held now and, on mismatch,
+   the device resyncs once and checks again.
 Device control: revoked -> the store is erased at once; retired -> everything pending is pushed, goodbye is said,
 and the store is erased. A sync that succeeds records the contact time that the offline time-to-live counts from.
 """
@@ -143,8 +146,9 @@ class SyncEngine:
     def _sync_steps(self, report: SyncReport, progress: Progress | None) -> None:
         self._send_all(report, progress)
         report.purged += self.holdings.purge_leaving()
-        self._pull_all(report, progress)
-        self._check(report, progress)
+        report.consistent = self._pull_all(report, progress)
+        if not report.consistent:  # a page disagreed, or the pull did not answer: ask what holds now
+            self._check(report, progress)
 
     def _send_all(self, report: SyncReport, progress: Progress | None) -> None:
         self._push_ready(report, progress)
@@ -218,14 +222,22 @@ class SyncEngine:
             self.store.state.set(state.RESULTS, kept[-state.MAX_RESULTS:])
 
     # ---- pull and check ------------------------------------------------------------------------------
-    def _pull_all(self, report: SyncReport, progress: Progress | None) -> None:
+    def _pull_all(self, report: SyncReport, progress: Progress | None) -> bool | None:
+        """Pull to the end; True when every page's check matched, False on a mismatch, None when unanswered.
+
+        The digest goes on every page, not only the first: a page answered but lost (then asked again) leaves
+        the server's holdings ahead of the device's, and only a later page's check can tell within this sync.
+        Every page matching proves the end state too: each page's effect was applied as the server recorded it."""
         cursor = self.store.state.get(state.CURSOR)
+        matched: bool | None = True
         while True:
-            page = parse_page(self.transport.pull(cursor, self.pull_limit))
+            digest, count = self._digest()
+            page = parse_page(self.transport.pull(cursor, self.pull_limit, digest, count))
             if page.resync:
                 self._resync(report, page.cursor)
-                cursor = self.store.state.get(state.CURSOR)
+                cursor, matched = self.store.state.get(state.CURSOR), True
                 continue
+            matched = _and_check(matched, page.check)
             stored, purged, kept = self.holdings.apply_page(page, state.utc_iso(self.clock()))
             report.cases_received += stored
             report.purged += purged
@@ -233,7 +245,7 @@ class SyncEngine:
             if progress:
                 progress("pull", report.cases_received, None)
             if not page.more:
-                return
+                return matched
 
     def _resync(self, report: SyncReport, server_cursor: str | None) -> None:
         """Drop what is held (keeping cases with pending ops as leaving) and start again from the beginning."""
@@ -243,6 +255,8 @@ class SyncEngine:
         self.holdings.reset(_start_cursor(server_cursor))
 
     def _check(self, report: SyncReport, progress: Progress | None) -> None:
+        """The separate check of what is held after the pull: when a page disagreed (perhaps only because it was
+        delivered twice), or for a server whose pull does not answer it."""
         report.consistent = self._consistent()
         if not report.consistent:
             self._resync(report, None)
@@ -261,7 +275,7 @@ class SyncEngine:
         """The holdings digest, recomputed (every record decrypted) only when the sealed rows or the leaving list
         changed since it was last computed: a sync that changed nothing reuses it.
 
-        The check itself still runs every sync: an answer lost or delivered twice can leave the server's
+        The check itself still runs every sync (on each pull page): an answer lost or delivered twice can leave the server's
         holdings ahead of the device's with nothing in the next pull to say so, and only the check tells."""
         fingerprint = self.holdings.fingerprint()
         cached = self.store.state.get(state.CHECKED) or {}
@@ -276,6 +290,13 @@ class SyncEngine:
         """What `cme-field status` shows (see `field_client.status`); no case data, so allowed while locked."""
         now = now or self.clock()
         return device_status(self.store, self.holdings.leaving(), self.locked(now), now)
+
+
+def _and_check(matched: bool | None, check: dict[str, Any] | None) -> bool | None:
+    """Fold one page's check into the pull's: any mismatch is False, else any unanswered page is None."""
+    if matched is False or check is None:
+        return False if matched is False else None
+    return bool(check["match"])
 
 
 def _start_cursor(server_cursor: str | None) -> str | None:

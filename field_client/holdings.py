@@ -32,6 +32,7 @@ class Page:
     more: bool
     resync: bool
     offline_ttl_seconds: int | None
+    check: dict[str, Any] | None = None  # the consistency check's answer, when the pull asked for it
 
 
 def parse_page(raw: dict[str, Any]) -> Page:
@@ -43,7 +44,8 @@ def parse_page(raw: dict[str, Any]) -> Page:
     ttl = raw.get("offline_ttl_seconds")
     ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl > 0 else None
     cases = [_SNAPSHOT.dump(case) for case in loaded["cases"]]
-    return Page(cases, list(loaded["removed"]), loaded["cursor"], loaded["more"], loaded["resync"], ttl)
+    return Page(cases, list(loaded["removed"]), loaded["cursor"], loaded["more"], loaded["resync"], ttl,
+                loaded.get("check"))
 
 
 class Holdings:

@@ -16,8 +16,10 @@ ProgressSink = Callable[[str, int], None]  # (upload url, offset the server has)
 
 @runtime_checkable
 class SyncTransport(Protocol):
-    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        """One page of the device's scope after `cursor` (PROTOCOL.md "Pull")."""
+    def pull(self, cursor: str | None, limit: int, digest: str | None = None,
+             count: int | None = None) -> dict[str, Any]:
+        """One page of the device's scope after `cursor` (PROTOCOL.md "Pull"); with the holdings `digest` and
+        `count`, the page also answers the consistency check (`check`), or orders a resync."""
         ...
 
     def push(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
@@ -25,7 +27,7 @@ class SyncTransport(Protocol):
         ...
 
     def check(self, digest: str, count: int) -> dict[str, Any]:
-        """Compare the holdings digest with the server's."""
+        """Compare the holdings digest with the server's (for a server whose pull does not answer `check`)."""
         ...
 
     def goodbye(self) -> None:

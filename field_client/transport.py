@@ -148,10 +148,13 @@ class Transport:
             raise TransportError(f"sign-in answer lacks {', '.join(missing)}", retryable=False)
         return data
 
-    def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
+    def pull(self, cursor: str | None, limit: int, digest: str | None = None,
+             count: int | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
+        if digest is not None and count is not None:  # the consistency check, answered in the page
+            params["digest"], params["count"] = digest, count
         return self._json(self.request_with_retry("GET", "/api/sync/pull", params=params, ok=(200,)))
 
     def push(self, ops: list[dict[str, Any]]) -> dict[str, Any]:

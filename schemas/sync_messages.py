@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.ops import OpResultSchema, OpSchema
 from schemas.snapshot import CaseSnapshotSchema
@@ -32,6 +32,23 @@ class PullRequestSchema(Schema):
         load_default=DEFAULT_PULL_LIMIT,
         validate=validate.Range(min=1, max=MAX_PULL_LIMIT),
     )
+    # The consistency check folded into the pull: what the device holds before this page (both or neither).
+    digest = fields.String(
+        validate=_SHA256_HEX, metadata={"description": "sync.cursor.holdings_digest of what is held now"}
+    )
+    count = fields.Integer(strict=False, validate=validate.Range(min=0),
+                           metadata={"description": "How many cases the digest covers"})
+
+    @validates_schema
+    def _digest_with_count(self, data, **_):
+        for given, missing in (("digest", "count"), ("count", "digest")):
+            if given in data and missing not in data:
+                raise ValidationError(f"Required with {given}.", missing)
+
+
+class PullCheckSchema(_ResponseSchema):
+    match = fields.Boolean(required=True, metadata={"description": "false: this page is a resync order"})
+    server_count = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 
 
 class PullResponseSchema(_ResponseSchema):
@@ -47,6 +64,10 @@ class PullResponseSchema(_ResponseSchema):
     offline_ttl_seconds = fields.Integer(
         allow_none=True, load_default=None,
         metadata={"description": "Lock the device if it has not reached the server for this long"},
+    )
+    check = fields.Nested(
+        PullCheckSchema,
+        metadata={"description": "Present only when the pull sent a digest: did it match the server's holdings?"},
     )
 
 

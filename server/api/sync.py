@@ -21,8 +21,12 @@ SYNC_DOC = {"security": BEARER, "parameters": [PROTOCOL_PARAM]}
 @blp.response(200, PullResponseSchema)
 @blp.doc(**SYNC_DOC)
 def pull_changes(query):
-    """Case snapshots changed since the cursor, removals, the next cursor and whether more remain."""
-    return run_device(pull.pull, query.get("cursor"), query["limit"])  # one transaction, authentication in it
+    """Case snapshots changed since the cursor, removals, the next cursor and whether more remain.
+
+    With `digest` and `count` (what the device holds now) the answer carries the consistency check too."""
+    holding = (query["digest"], query["count"]) if "digest" in query else None
+    # one transaction, authentication in it
+    return run_device(pull.pull, query.get("cursor"), query["limit"], holding)
 
 
 @blp.route("/push", methods=["POST"])

@@ -24,8 +24,13 @@ def scope(uow, officer_id: int) -> set[int]:
     return uow.assignments.open_case_ids(officer_id)
 
 
-def pull(uow, actor: Actor, cursor_text: str | None, limit: int) -> dict:
+def pull(uow, actor: Actor, cursor_text: str | None, limit: int, holding: tuple[str, int] | None = None) -> dict:
     """A page of changes and what the device now holds, in one transaction.
+
+    `holding` (digest, count) is the consistency check folded into the pull: what the device holds before this
+    page, compared with the holdings the page reads anyway. The answer changes nothing: a pull delivered twice
+    or late disagrees without anything being wrong, so on a mismatch the device asks `check`, which judges what
+    it holds after the page and orders the resync.
 
     The cursor cannot skip although each statement reads committed data afresh: change numbers are handed out
     in commit order (the change-log lock), so every change numbered at or below the top read here has
@@ -38,13 +43,19 @@ def pull(uow, actor: Actor, cursor_text: str | None, limit: int) -> dict:
         return _response(device, [], [], encode_cursor(0, device.scope_epoch), more=True, resync=True)
     in_scope = scope(uow, actor.user_id)
     held = uow.holdings.of_device(device.id)
+    check = None if holding is None else _check_held(held, *holding)
     removed = sorted(set(held) - in_scope)
     case_ids, last_seq, more = _changed_cases(uow, cursor.change_seq, actor.user_id, bool(in_scope), limit)
     assigned = uow.snapshots.assignments_of(actor.user_id, case_ids)  # one unassigned meanwhile is not sent
     snapshots = snapshots_for(uow, [cid for cid in case_ids if cid in assigned], assigned)
     _record_page(uow, actor, device, removed, [(s["id"], s["version"]) for s in snapshots], held)
     return _response(device, snapshots, removed, encode_cursor(last_seq, device.scope_epoch), more=more,
-                     resync=False)
+                     resync=False, check=check)
+
+
+def _check_held(held: dict[int, int], digest: str, count: int) -> dict:
+    return {"match": count == len(held) and digest == holdings_digest(held.items()), "server_count": len(held)}
+
 
 
 def _record_page(uow, actor: Actor, device: Device, removed: list[int], sent: list[tuple[int, int]],
@@ -74,16 +85,18 @@ def _changed_cases(uow, after: int, officer_id: int, any_in_scope: bool,
 
 
 def _response(device: Device, cases: list[dict], removed: list[int], cursor: str, *, more: bool,
-              resync: bool) -> dict:
-    return {"cases": cases, "removed": removed, "cursor": cursor, "more": more, "resync": resync,
-            "server_time": utcnow(), "offline_ttl_seconds": device.offline_ttl_seconds}
+              resync: bool, check: dict | None = None) -> dict:
+    answer = {"cases": cases, "removed": removed, "cursor": cursor, "more": more, "resync": resync,
+              "server_time": utcnow(), "offline_ttl_seconds": device.offline_ttl_seconds}
+    if check is not None:  # only when asked: older clients never see it
+        answer["check"] = check
+    return answer
 
 
 def check(uow, actor: Actor, digest: str, count: int) -> dict:
     """Compare what the device says it holds with what the server sent it; on mismatch, order a resync."""
     device = active_device(uow, actor)
-    held = uow.holdings.of_device(device.id)
-    match = count == len(held) and digest == holdings_digest(held.items())
-    if not match:
+    check = _check_held(uow.holdings.of_device(device.id), digest, count)
+    if not check["match"]:
         device.scope_epoch += 1
-    return {"match": match, "server_count": len(held), "resync": not match}
+    return {**check, "resync": not check["match"]}

@@ -195,6 +195,7 @@ class FakeServer:
         if cursor.scope_epoch != self.epoch:
             self.holdings.clear()
             return self._page(request, [], [], encode_cursor(0, self.epoch), more=True, resync=True)
+        check = self._pull_check(query)  # as the real server: an answer only, nothing changed by a mismatch
         removed = sorted(set(self.holdings) - self.scope)
         for case_id in removed:
             del self.holdings[case_id]
@@ -213,13 +214,20 @@ class FakeServer:
         for case_id in seen:
             self.holdings[case_id] = self.cases[case_id]["version"]
         return self._page(request, [copy.deepcopy(self.cases[c]) for c in seen], removed,
-                          encode_cursor(last, self.epoch), more=more, resync=False)
+                          encode_cursor(last, self.epoch), more=more, resync=False, check=check)
+
+    def _pull_check(self, query: dict[str, list[str]]) -> dict[str, Any] | None:
+        if "digest" not in query:
+            return None
+        digest, count = query["digest"][0], int(query["count"][0])
+        match = count == len(self.holdings) and digest == holdings_digest(self.holdings.items())
+        return {"match": match, "server_count": len(self.holdings)}
 
     def _page(self, request: requests.PreparedRequest, cases: list[dict[str, Any]], removed: list[int],
-              cursor: str, *, more: bool, resync: bool) -> requests.Response:
-        return _json(request, 200, {"cases": cases, "removed": removed, "cursor": cursor, "more": more,
-                                    "resync": resync, "server_time": _now(),
-                                    "offline_ttl_seconds": self.offline_ttl})
+              cursor: str, *, more: bool, resync: bool, check: dict[str, Any] | None = None) -> requests.Response:
+        body = {"cases": cases, "removed": removed, "cursor": cursor, "more": more, "resync": resync,
+                "server_time": _now(), "offline_ttl_seconds": self.offline_ttl}
+        return _json(request, 200, body if check is None else {**body, "check": check})
 
     def _push(self, request: requests.PreparedRequest, _: Any) -> requests.Response:
         ops = json.loads(request.body)["ops"]
