@@ -144,13 +144,14 @@ def accounts(app, password_hash) -> dict[str, Account]:
     from server.service.security import issue_token
 
     out: dict[str, Account] = {}
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         for name, role in ROLES.items():
             user = User(username=name, display_name=f"Test {name}", role=role.value,
                         password_hash=password_hash, active=True, created_at=utcnow())
             session.add(user)
-            session.flush()
-            out[name] = Account(user.id, name, role, issue_token(session, user).token)
+            unit.flush()
+            out[name] = Account(user.id, name, role, issue_token(unit, user).token)
     return out
 
 

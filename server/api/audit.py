@@ -29,8 +29,8 @@ class AuditEntrySchema(ma.Schema):
     detail = f.String(allow_none=True)
 
 
-def _query(session, actor, query, page, page_size):
-    rows, total = audit.query(session, actor, page=page, page_size=page_size, **query)
+def _query(uow, actor, query, page, page_size):
+    rows, total = audit.query(uow, actor, page=page, page_size=page_size, **query)
     return [{"id": e.id, "at": e.at, "actor_id": e.actor_id,
              "actor": "system" if e.actor_id is None else "user", "device_id": e.device_id, "action": e.action,
              "case_id": e.case_id, "detail": e.detail} for e in rows], total

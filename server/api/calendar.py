@@ -61,7 +61,7 @@ def list_term_dates(query):
     return run(calendar.list_terms, query.get("academic_year"))
 
 
-def _school_age(session, actor, dob):
+def _school_age(uow, actor, dob):
     require(actor, Permission.READ_CALENDAR)
     if dob.year < 1900 or dob.year > 2100:
         raise InvalidInput("date of birth out of range", field="dob")

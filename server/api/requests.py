@@ -44,26 +44,26 @@ def run_photo(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def _run(fn: Callable[..., T], args: tuple, kwargs: dict, *, device_allowed: bool) -> T:
     actor = None
     try:
-        with uow().transaction() as session:
-            actor = authenticate(session, bearer_token())
+        with uow().transaction() as unit:
+            actor = authenticate(unit, bearer_token())
             if actor.device_status == DeviceStatus.RETIRED:  # a retired device may only push what it holds, then say goodbye
                 raise DeviceRetired("this device is retired: push pending work, then erase")
             if actor.device_id is not None and not device_allowed:
                 raise Forbidden("a device token is for sync, uploads and photos only: sign in to use the web API",
                                 rule="device-token:sync-only")
-            return fn(session, actor, *args, **kwargs)
+            return fn(unit, actor, *args, **kwargs)
     except CaseHidden as denied:  # the refusal rolled back; its audit entry is written on its own
-        with uow().transaction() as session:
-            record_denied(session, actor, denied)
+        with uow().transaction() as unit:
+            record_denied(unit, actor, denied)
         raise
 
 
 def run_device(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """A sync request: the protocol version is checked first; retired devices get this far (to push)."""
     check_protocol_version(request.headers.get(PROTOCOL_HEADER))
-    with uow().transaction() as session:
-        actor = authenticate(session, bearer_token())
-        return fn(session, actor, *args, **kwargs)
+    with uow().transaction() as unit:
+        actor = authenticate(unit, bearer_token())
+        return fn(unit, actor, *args, **kwargs)
 
 
 def run_public(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -71,7 +71,7 @@ def run_public(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     address too, so the service is told the address (behind proxies: TRUSTED_PROXIES, see `init_api`)."""
     address = client_address.set(request.remote_addr)
     try:
-        with uow().transaction() as session:
-            return fn(session, *args, **kwargs)
+        with uow().transaction() as unit:
+            return fn(unit, *args, **kwargs)
     finally:
         client_address.reset(address)

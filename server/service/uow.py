@@ -64,10 +64,6 @@ class UnitOfWork:
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def __getattr__(self, name: str) -> Any:
-        # Until every service module works through repositories, the rest of the session is reachable as before.
-        return getattr(self.session, name)
-
 
 class Database:
     """Opens units of work on the register's database."""

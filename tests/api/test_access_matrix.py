@@ -132,12 +132,13 @@ def _add_user(app, password_hash: str, name: str, role) -> Account:
     from server.service.clock import utcnow
     from server.service.security import issue_token
 
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         user = User(username=name, display_name=f"Test {name}", role=role.value, password_hash=password_hash,
                     active=True, created_at=utcnow())
         session.add(user)
-        session.flush()
-        return Account(user.id, name, role, issue_token(session, user).token)
+        unit.flush()
+        return Account(user.id, name, role, issue_token(unit, user).token)
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +185,8 @@ def fill(value, ids: dict):
 
 
 def case_version(uow, case_id: int) -> int:
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         return session.get(Case, case_id).version
 
 

@@ -82,7 +82,8 @@ def test_disabling_a_leaver_records_who_retired_their_devices(client, accounts, 
     admin, officer = accounts["admin"], accounts["officer"]
     device = enrol(client, officer.username)
     disable(client, admin, officer.id)
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         row = session.get(Device, device["device_id"])
         assert (row.status, row.status_changed_by) == ("retired", admin.id)
         assert row.status_changed_at is not None
@@ -196,7 +197,8 @@ def test_field_edit_audit_entry_names_the_fields_changed(client, accounts):
 # --- item 8: a device whose token expired signs in again ---------------------------------------------------
 
 def expire(uow, token: str) -> None:
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         row = session.query(ApiToken).filter_by(token_hash=token_digest(token)).one()
         row.expires_at = utcnow() - timedelta(minutes=1)
 

@@ -158,9 +158,10 @@ def _officer(app, password_hash):
     from tests.conftest import Account
     from server.domain.vocabulary import Role
 
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         user = User(username="officer", display_name="Test officer", role=Role.OFFICER.value,
                     password_hash=password_hash, active=True, created_at=utcnow())
         session.add(user)
-        session.flush()
-        return Account(user.id, "officer", Role.OFFICER, issue_token(session, user).token)
+        unit.flush()
+        return Account(user.id, "officer", Role.OFFICER, issue_token(unit, user).token)

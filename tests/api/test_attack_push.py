@@ -29,7 +29,8 @@ def _push(client, device, ops) -> list[dict]:
 
 
 def _review_items(uow) -> list[ReviewItem]:
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         return list(session.scalars(select(ReviewItem).order_by(ReviewItem.id)))
 
 

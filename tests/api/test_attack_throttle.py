@@ -91,7 +91,8 @@ def test_concurrent_wrong_passwords_evaluate_at_most_the_per_username_limit(app,
     codes = sorted(r.status_code for r in answers)
     assert counting.calls <= security.LOGIN_MAX_FAILURES, codes
     assert codes.count(401) == counting.calls and codes.count(429) == BURST - counting.calls
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         assert session.scalar(select(func.count()).select_from(LoginAttempt)) == counting.calls
     assert counting.peak <= security.HASH_CONCURRENCY
 
@@ -108,7 +109,8 @@ def test_concurrent_spraying_from_one_address_evaluates_at_most_the_per_address_
 def test_the_right_password_releases_its_reservation(client, accounts, counting, uow):
     """A reserved attempt counts as a failure until the password proves right; then it is a success."""
     assert client.post("/api/auth/login", json={"username": "officer", "password": PASSWORD}).status_code == 200
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         assert session.scalars(select(LoginAttempt.success)).all() == [True]
 
 
@@ -124,7 +126,8 @@ def test_a_sign_in_waiting_too_long_for_a_hashing_slot_gets_503_and_is_not_count
     assert busy.status_code == 503 and busy.content_type == "application/problem+json"
     assert busy.get_json()["type"].endswith("/busy") and int(busy.headers["Retry-After"]) > 0
     assert counting.calls == 0
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0  # the reservation was dropped
     assert client.post("/api/auth/login", json={"username": "officer", "password": PASSWORD}).status_code == 200
 
@@ -187,6 +190,6 @@ def test_user_creation_hashes_inside_the_same_bound(monkeypatch, app):
         for _ in taken:
             security._hashing.release()
     assert security.hash_password("a long enough password").startswith("$argon2id$")
-    with app.extensions["cme"]["uow"].transaction() as session:  # the app still works: the slot was released
-        session.add(User(username="after.busy", display_name="x", role="officer", active=True,
+    with app.extensions["cme"]["uow"].transaction() as unit:  # the app still works: the slot was released
+        unit.session.add(User(username="after.busy", display_name="x", role="officer", active=True,
                          password_hash=security.hash_password("another password"), created_at=utcnow()))

@@ -38,13 +38,15 @@ def photo_op(case_id: int, visit_op_id: str, data: bytes) -> dict:
 
 
 def age(app, *upload_ids: str, by: timedelta = PAST_TTL) -> None:
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         session.execute(update(Upload).where(Upload.id.in_(upload_ids)).values(
             completed_at=utcnow() - by, created_at=utcnow() - by, expires_at=utcnow() - by + uploads.UPLOAD_TTL))
 
 
 def upload_ids(app) -> set[str]:
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         return set(session.scalars(select(Upload.id)))
 
 
@@ -107,7 +109,8 @@ def test_expired_unfinished_uploads_are_purged_by_the_command(app, accounts, mon
     resp = create(client, officer, b"\xff\xd8 never finished")
     unfinished = resp.headers["Location"].rsplit("/", 1)[-1]
     abandoned = upload(client, officer, b"\xff\xd8 abandoned")
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         session.execute(update(Upload).where(Upload.id == unfinished).values(expires_at=utcnow() - timedelta(1)))
     age(app, abandoned)
     monkeypatch.setattr("server.cli._app", lambda: app)  # the command on this app's database and blob store

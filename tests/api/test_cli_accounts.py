@@ -9,7 +9,8 @@ from server.cli import cli
 
 
 def _users(app) -> list[tuple[str, str]]:
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         return [(u.username, u.role) for u in session.scalars(select(User).order_by(User.id))]
 
 

@@ -52,8 +52,9 @@ def test_term_dates_loaded_by_an_admin_over_http_name_that_admin(client, account
 
 
 def test_demo_seeding_loads_its_term_dates_as_system_not_the_demo_admin(app):
-    with app.extensions["cme"]["uow"].transaction() as session:
-        seed(session, n_cases=1)
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
+        seed(unit, n_cases=1)
         loads = session.scalars(select(AuditEntry).where(AuditEntry.action == "term_dates.load")).all()
         assert [entry.actor_id for entry in loads] == [None]
 

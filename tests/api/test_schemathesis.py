@@ -82,13 +82,14 @@ def _accounts(app, password_hash) -> dict[str, Account]:
     from server.service.security import issue_token
 
     out: dict[str, Account] = {}
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         for name, role in ROLES.items():
             user = User(username=name, display_name=f"Test {name}", role=role.value,
                         password_hash=password_hash, active=True, created_at=utcnow())
             session.add(user)
-            session.flush()
-            out[name] = Account(user.id, name, role, issue_token(session, user).token)
+            unit.flush()
+            out[name] = Account(user.id, name, role, issue_token(unit, user).token)
     return out
 
 
@@ -131,8 +132,9 @@ def _fresh_token(app, account: Account) -> dict[str, str]:
     from server.adapters.access_models import User
     from server.service.security import issue_token
 
-    with app.extensions["cme"]["uow"].transaction() as session:
-        return {"Authorization": f"Bearer {issue_token(session, session.get(User, account.id)).token}"}
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
+        return {"Authorization": f"Bearer {issue_token(unit, session.get(User, account.id)).token}"}
 
 
 @pytest.mark.parametrize(("role", "method", "path"), RUNS, ids=[f"{r}-{m} {p}" for r, m, p in RUNS])

@@ -333,13 +333,14 @@ class Matrix:
     def _build(self) -> World:
         n = next(self.serial)
         tokens = {}
-        with self.uow.transaction() as session:
+        with self.uow.transaction() as unit:
+            session = unit.session
             for name, account in self.accounts.items():
-                tokens[name] = issue_token(session, session.get(User, account.id)).token
+                tokens[name] = issue_token(unit, session.get(User, account.id)).token
             spare = User(username=f"spare.{n}", display_name="Spare", role="officer",
                          password_hash=CHEAP.hash(PASSWORD), active=True, created_at=utcnow())
             session.add(spare)
-            session.flush()
+            unit.flush()
             spare_id = spare.id
         sup = tokens["supervisor"]
         case, action, assignment = {}, {}, {}
@@ -350,31 +351,32 @@ class Matrix:
             alerts = self.client.get(f"/api/actions?case_id={case[obj]}", headers={"Authorization": f"Bearer {sup}"})
             action[obj] = alerts.get_json()[0]["id"]
         device, review = {}, {}
-        with self.uow.transaction() as session:
+        with self.uow.transaction() as unit:
+            session = unit.session
             officer = session.get(User, self.accounts["officer"].id)
             for obj, owner in OWNER.items():
-                device[obj], token = self._device(session, self.accounts[owner].id, "active")
+                device[obj], token = self._device(unit, self.accounts[owner].id, "active")
                 if obj == "A":
                     tokens["device"] = token
-            _, tokens["revoked_device"] = self._device(session, officer.id, "revoked")
-            _, tokens["retired_device"] = self._device(session, officer.id, "retired")
+            _, tokens["revoked_device"] = self._device(unit, officer.id, "revoked")
+            _, tokens["retired_device"] = self._device(unit, officer.id, "retired")
             for obj, owner in OWNER.items():
                 item = ReviewItem(op_id=str(uuid.uuid4()), device_id=device[obj], officer_id=self.accounts[owner].id,
                                   case_id=case[obj], category="quarantined", reason="out_of_scope",
                                   detail="kept for review", op={"kind": "record_home_visit"}, created_at=utcnow(),
                                   open=True)
                 session.add(item)
-                session.flush()
+                unit.flush()
                 review[obj] = item.id
         return World(case, action, assignment, device, review, spare_id, tokens)
 
-    def _device(self, session, officer_id: int, status: str) -> tuple[int, str]:
+    def _device(self, unit, officer_id: int, status: str) -> tuple[int, str]:
         now = utcnow()
         device = Device(officer_id=officer_id, name="matrix tablet", status=status, enrolled_at=now,
                         last_seen_at=now, offline_ttl_seconds=3600, scope_epoch=0)
-        session.add(device)
-        session.flush()
-        return device.id, issue_token(session, session.get(User, officer_id), device_id=device.id).token
+        unit.session.add(device)
+        unit.flush()
+        return device.id, issue_token(unit, unit.session.get(User, officer_id), device_id=device.id).token
 
     # tokens in a state of their own, made for the row that uses them
 
@@ -388,11 +390,13 @@ class Matrix:
         name = "officer" if device else next(
             (r for r in ("supervisor", "admin", "officer", "referrer", "integration") if allowed(rule, r)),
             "supervisor")
-        with self.uow.transaction() as session:
-            issued = issue_token(session, session.get(User, self.accounts[name].id),
+        with self.uow.transaction() as unit:
+            session = unit.session
+            issued = issue_token(unit, session.get(User, self.accounts[name].id),
                                  device_id=world.device["A"] if device else None)
         if principal == "expired":
-            with self.uow.transaction() as session:
+            with self.uow.transaction() as unit:
+                session = unit.session
                 row = session.query(ApiToken).filter_by(token_hash=token_digest(issued.token)).one()
                 row.expires_at = utcnow() - timedelta(minutes=1)
         else:
@@ -461,17 +465,19 @@ def _receipt(m: Matrix, case_id: int) -> str:
     from server.adapters.models import Referral
     from server.service.referrals import new_receipt
 
-    with m.uow.transaction() as session:
+    with m.uow.transaction() as unit:
+        session = unit.session
         found = session.scalar(select(Referral.receipt).where(Referral.case_id == case_id).limit(1))
         if found is None:
-            found = new_receipt(session)
+            found = new_receipt(unit)
             session.add(Referral(case_id=case_id, source="school", route="form", received_at=utcnow(),
                                  situation="left_school_no_forwarding_school", receipt=found))
         return found
 
 
 def _version(m: Matrix, case_id: int) -> str:
-    with m.uow.transaction() as session:
+    with m.uow.transaction() as unit:
+        session = unit.session
         return f'"{session.get(Case, case_id).version}"'
 
 
@@ -576,12 +582,13 @@ def matrix(database_template, pg_schema_factory, tmp_path_factory):
 def add_accounts(app) -> dict[str, Account]:
     """One user of each role (two officers), with a cheap password hash."""
     accounts = {}
-    with app.extensions["cme"]["uow"].transaction() as session:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        session = unit.session
         for name, role in ROLE_OF.items():
             user_row = User(username=f"m.{name}", display_name=f"Matrix {name}", role=role.value,
                             password_hash=CHEAP.hash(PASSWORD), active=True, created_at=utcnow())
             session.add(user_row)
-            session.flush()
+            unit.flush()
             accounts[name] = Account(user_row.id, user_row.username)
     return accounts
 

@@ -88,11 +88,12 @@ def test_per_username_throttle_refuses_the_right_password_and_lifts_after_the_wi
     assert "token" not in problem
     assert 0 < int(locked.headers["Retry-After"]) <= security.LOGIN_WINDOW.total_seconds()
     problem_of(enrol_as(client, "officer", PASSWORD), 429, "too-many-attempts")  # enrolment: the same lock
-    with uow.transaction() as session:  # the failures age: 14 minutes ago
-        session.execute(update(LoginAttempt).values(at=utcnow() - timedelta(minutes=14)))
+    with uow.transaction() as unit:  # the failures age: 14 minutes ago
+        unit.session.execute(update(LoginAttempt).values(at=utcnow() - timedelta(minutes=14)))
     still = login(client, "officer", PASSWORD)
     assert still.status_code == 429 and int(still.headers["Retry-After"]) <= 60  # lifts when they leave the window
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         session.execute(update(LoginAttempt).values(at=utcnow() - security.LOGIN_WINDOW - timedelta(seconds=1)))
     assert login(client, "officer", PASSWORD).status_code == 200
 
@@ -123,7 +124,8 @@ def test_enrolment_goes_through_the_same_throttle(client, accounts, uow):
     problem_of(enrol_as(client, "officer", PASSWORD, "192.0.2.50"), 429, "too-many-attempts")
     problem_of(login(client, "officer", PASSWORD, "192.0.2.50"), 429, "too-many-attempts")
     assert enrol_as(client, "officer", PASSWORD, "192.0.2.51").status_code == 201
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         rows = session.execute(select(LoginAttempt.address, func.count()).group_by(LoginAttempt.address)).all()
     assert dict(rows) == {"192.0.2.50": security.LOGIN_MAX_FAILURES_PER_ADDRESS, "192.0.2.51": 1}
 
@@ -148,7 +150,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(database_url,
     app = create_app({"DATABASE_URL": database_url, "BLOB_DIR": str(tmp_path / "b"), "TESTING": True,
                       "TRUSTED_PROXIES": 1})
     try:
-        with app.extensions["cme"]["uow"].transaction() as session:
+        with app.extensions["cme"]["uow"].transaction() as unit:
+            session = unit.session
             session.add(User(username="lb.user", display_name="LB", role="officer", password_hash=password_hash,
                              active=True, created_at=utcnow()))
         client = app.test_client()
@@ -166,7 +169,8 @@ def test_the_cli_path_has_no_address_and_is_throttled_per_username_only(app, acc
     """Outside a request (the CLI) there is no client address: attempts are kept without one."""
     with app.app_context(), uow.transaction() as session:
         assert security.login(session, "officer", "wrong password!") is None
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         assert session.scalars(select(LoginAttempt.address)).all() == [None]
 
 
@@ -284,7 +288,8 @@ def test_retired_device_pushes_but_may_not_pull_then_says_goodbye(client, accoun
 def test_expired_token_is_refused(client, accounts, uow):
     sup = accounts["supervisor"]
     assert client.get("/api/cases", headers=sup.headers).status_code == 200
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         session.execute(update(ApiToken).where(ApiToken.user_id == sup.id)
                         .values(expires_at=utcnow() - timedelta(seconds=1)))
     problem_of(client.get("/api/cases", headers=sup.headers), 401, "unauthenticated")
@@ -337,7 +342,8 @@ class TestUploadRefusals:
 
     @staticmethod
     def uploads(uow) -> int:
-        with uow.transaction() as session:
+        with uow.transaction() as unit:
+            session = unit.session
             return session.scalar(select(func.count()).select_from(Upload))
 
     @staticmethod
@@ -503,7 +509,8 @@ def test_case_data_access_is_audited_with_actor_and_case(matrix, method, path):
     principal, obj = _succeeding(rule)
     call = build_call(matrix, method, path, principal, obj)  # may make objects (a photo) first
     world = matrix.current()
-    with matrix.uow.transaction() as session:
+    with matrix.uow.transaction() as unit:
+        session = unit.session
         before = session.scalar(select(func.max(AuditEntry.id))) or 0
     started = datetime.now(UTC) - timedelta(seconds=2)
     resp = matrix.client.open(call.path, method=method, json=call.json, query_string=call.query,
@@ -513,7 +520,8 @@ def test_case_data_access_is_audited_with_actor_and_case(matrix, method, path):
     target = world.case["A"] if obj == "A" or method == "GET" or "sync" in path else None
     if target is None:  # a new case: the receipt or the created case names it
         target = body.get("case_id") or body.get("id")
-    with matrix.uow.transaction() as session:
+    with matrix.uow.transaction() as unit:
+        session = unit.session
         entries = session.scalars(select(AuditEntry).where(AuditEntry.id > before)).all()
     actor = matrix.accounts["officer" if principal == "device" else principal].id
     mine = [e for e in entries if e.actor_id == actor and e.case_id == target]
@@ -554,7 +562,8 @@ def test_audit_lines_hold_no_personal_data(matrix, client, accounts):
         if reader is not None:
             entries = app_client.get("/api/audit?page_size=100", headers=reader.headers).get_json()
         else:  # the log of the audit-completeness calls above (every case-data operation, on its own app)
-            with matrix.uow.transaction() as session:
+            with matrix.uow.transaction() as unit:
+                session = unit.session
                 entries = [{"action": e.action, "detail": e.detail}
                            for e in session.scalars(select(AuditEntry))]
         assert entries

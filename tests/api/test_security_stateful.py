@@ -68,8 +68,9 @@ def cheap_unknown_user_hash(monkeypatch):
 
 
 def _fresh_token(matrix, role: str) -> str:
-    with matrix.uow.transaction() as session:
-        return issue_token(session, session.get(User, matrix.accounts[role].id)).token
+    with matrix.uow.transaction() as unit:
+        session = unit.session
+        return issue_token(unit, session.get(User, matrix.accounts[role].id)).token
 
 
 def reset_database(matrix) -> None:

@@ -230,13 +230,15 @@ def test_expired_upload_is_refused_then_purged(app, client, accounts, uow):
     assert patch(client, officer, url, 0, data[:50]).status_code == 204
     upload_id = url.rsplit("/", 1)[1]
     assert parts_left(app, upload_id)
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         session.get(Upload, upload_id).expires_at = utcnow() - timedelta(seconds=1)
     assert head(client, officer, url).status_code == 410
     assert patch(client, officer, url, 50, data[50:]).status_code == 410
     start(client, officer, b"another photo")  # creation purges what has expired
     assert not parts_left(app, upload_id)
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         assert session.get(Upload, upload_id) is None
     assert head(client, officer, url).status_code == 404
 
@@ -281,7 +283,8 @@ def test_photo_travels_by_push_and_is_read_only_by_those_who_see_the_case(app, c
         assert "no-store" in resp.headers["Cache-Control"] and resp.headers["X-Content-Type-Options"] == "nosniff"
     for outsider in (accounts["officer2"], accounts["referrer"]):
         assert client.get(photo_url, headers=outsider.headers).status_code == 404
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         reads = session.scalars(select(AuditEntry.actor_id).where(AuditEntry.action == "photo.read")).all()
     assert sorted(reads) == sorted([sup.id, officer.id])
 

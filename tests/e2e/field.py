@@ -146,7 +146,8 @@ def linked_photos(uow, enquiry_id: int) -> list[dict]:
 
     from server.adapters.upload_models import Photo
 
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         rows = session.scalars(select(Photo).where(Photo.enquiry_id == enquiry_id).order_by(Photo.id))
         return [{"id": p.id, "op_id": p.op_id, "sha256": p.sha256, "size": p.size} for p in rows]
 

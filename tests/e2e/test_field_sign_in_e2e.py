@@ -18,7 +18,8 @@ def _expire_device_tokens(uow, device_id: int) -> None:
     from server.adapters.access_models import ApiToken
     from server.service.clock import utcnow
 
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         session.execute(update(ApiToken).where(ApiToken.device_id == device_id)
                         .values(expires_at=utcnow() - timedelta(hours=1)))
 

@@ -277,7 +277,8 @@ def server_facts(uow: Any) -> ServerFacts:
     from server.adapters.upload_models import Photo
 
     facts = ServerFacts()
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         for row in session.scalars(select(AppliedOp)):
             facts.applied[row.op_id] = (row.status, row.case_id, row.result)
         for op_id, case_id in session.execute(select(Enquiry.op_id, Enquiry.case_id).where(Enquiry.op_id.isnot(None))):
@@ -304,7 +305,8 @@ def scope_content(uow: Any, officer_id: int) -> dict[int, dict]:
     from server.adapters.models import Assignment, Case
 
     out: dict[int, dict] = {}
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         rows = session.scalars(select(Assignment).where(Assignment.officer_id == officer_id,
                                                         Assignment.ended_at.is_(None)).order_by(Assignment.id))
         for a in rows:
@@ -347,7 +349,8 @@ def audit_gaps(uow: Any) -> list[str]:
     from server.adapters.models import CaseChange
     from server.service.clock import as_utc
 
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         changes = session.execute(select(CaseChange.seq, CaseChange.case_id, CaseChange.actor_id, CaseChange.kind,
                                          CaseChange.at).order_by(CaseChange.seq)).all()
         audits = session.execute(select(AuditEntry.id, AuditEntry.case_id, AuditEntry.actor_id, AuditEntry.action,

@@ -16,7 +16,8 @@ YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 def log_of(uow, case_id: int) -> tuple[int, list[tuple[int, str, list[str], int | None]]]:
     """(case version, [(version, kind, fields, actor_id), ...] in seq order)."""
-    with uow.transaction() as session:
+    with uow.transaction() as unit:
+        session = unit.session
         version = session.get(Case, case_id).version
         rows = session.scalars(select(CaseChange).where(CaseChange.case_id == case_id).order_by(CaseChange.seq))
         return version, [(r.version, r.kind, list(r.fields), r.actor_id) for r in rows]

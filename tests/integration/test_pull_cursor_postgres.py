@@ -37,19 +37,20 @@ def _seed(app, password_hash) -> tuple[Actor, list[int]]:
     from server.service import assignments, cases
     from server.service.clock import utcnow
 
-    with app.extensions["cme"]["uow"].transaction() as s:
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        s = unit.session
         users = {}
         for name, role in (("sup", Role.SUPERVISOR), ("officer", Role.OFFICER)):
             users[name] = User(username=name, display_name=name, role=role.value, password_hash=password_hash,
                                active=True, created_at=utcnow())
             s.add(users[name])
-        s.flush()
+        unit.flush()
         sup = Actor(users["sup"].id, Role.SUPERVISOR)
         payload = {**child(), "dob": date(2016, 3, 14), "first_day_of_absence": None, "current_address": None,
                    "carers": []}
-        ids = [cases.create_case(s, sup, payload)["id"] for _ in range(CASES)]
+        ids = [cases.create_case(unit, sup, payload)["id"] for _ in range(CASES)]
         for cid in ids:
-            assignments.assign(s, sup, cid, users["officer"].id, None, None)
+            assignments.assign(unit, sup, cid, users["officer"].id, None, None)
     return sup, ids
 
 
@@ -109,8 +110,9 @@ def _sup_headers(app, sup: Actor) -> dict:
     from server.adapters.access_models import User
     from server.service.security import issue_token
 
-    with app.extensions["cme"]["uow"].transaction() as s:
-        return {"Authorization": f"Bearer {issue_token(s, s.get(User, sup.user_id)).token}"}
+    with app.extensions["cme"]["uow"].transaction() as unit:
+        s = unit.session
+        return {"Authorization": f"Bearer {issue_token(unit, s.get(User, sup.user_id)).token}"}
 
 
 @pytest.mark.postgres

@@ -166,13 +166,14 @@ class SyncModel(RuleBasedStateMachine):
 
         hashed = CHEAP_HASHER.hash(PASSWORD)
         out = {}
-        with self.uow.transaction() as session:
+        with self.uow.transaction() as unit:
+            session = unit.session
             for name, role in (("supervisor", "supervisor"), ("officer", "officer"), ("officer2", "officer")):
                 user = User(username=name, display_name=name, role=role, password_hash=hashed, active=True,
                             created_at=utcnow())
                 session.add(user)
-                session.flush()
-                out[name] = (user.id, issue_token(session, user).token)
+                unit.flush()
+                out[name] = (user.id, issue_token(unit, user).token)
         return out
 
     def officer_id(self, name: str) -> int:
