@@ -63,3 +63,14 @@ def test_every_repository_method_a_service_module_calls_exists_on_the_unit_of_wo
     assert ("accounts", "token") in used and ("uploads", "expired_locked") in used
     for repo, method in used:
         assert callable(getattr(getattr(real, repo), method, None)), f"UnitOfWork.{repo}.{method}"
+
+
+def test_unit_of_work_does_not_pass_session_methods_through():
+    # A service that wrote `uow.execute(select(...))` would otherwise work and dodge the repositories unseen.
+    class _Session:
+        def execute(self, *_):  # what a pass-through would reach
+            raise AssertionError("reached the session through the unit of work")
+
+    unit = UnitOfWork(_Session())
+    for name in ("execute", "scalar", "scalars", "get", "add", "query", "delete"):
+        assert not hasattr(unit, name), f"UnitOfWork.{name} reaches the session"
