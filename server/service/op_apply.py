@@ -88,7 +88,7 @@ def judge_and_apply(uow, actor: Actor, op: Op) -> dict:
 def _apply(uow, actor: Actor, op: Op, case: Case) -> dict:
     if op.kind in FACT_KINDS:
         enquiry = record_enquiry(uow, actor, case.id, enquiry_data(op), op_id=op.op_id)
-        flag = flag_if_implausible(uow, actor, op, case, enquiry["id"])
+        flag = flag_if_implausible(uow, actor, op, case, enquiry)
         return _applied(op, case, {"enquiry_id": enquiry["id"], **({"flagged": flag} if flag else {})})
     if op.kind == OpKind.attach_photo.value:
         return _attach_photo(uow, actor, op, case)

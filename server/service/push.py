@@ -40,6 +40,7 @@ def _lock_cases(uow, actor: Actor, raw_ops: list[dict]) -> None:
     if not case_ids or actor.user_id is None:
         return
     locked = uow.cases.lock_many(case_ids)
+    uow.cases.prefetch_first_referrals(set(locked))  # for the visit-time check, once per batch
     uow.assignments.vouch(actor.user_id, uow.assignments.open_case_ids(actor.user_id) & set(locked))
 
 

@@ -99,3 +99,18 @@ def test_pull_page_reads_and_writes_holdings_in_one_statement_each(app, client, 
     assert len(commits) == 1  # authentication, the page and what the device now holds: one transaction
     holdings = [s for s in seen if "DEVICE_HOLDINGS" in s]
     assert len(holdings) == 2, holdings  # one SELECT, one upsert, whatever the page size
+
+
+def test_push_batch_reads_first_referrals_and_enquiries_once_not_per_op(app, client, accounts):
+    """The visit-time check used to read the case's first referral and reload the enquiry for every op: one
+    referral read per batch now, and no enquiry re-read unless the visit is flagged."""
+    case_ids, device = _caseload(client, accounts, 3)
+    ops = [visit_op(case_ids[i % 3]) for i in range(12)]
+    with statements(app) as (seen, _):
+        results = push(client, device, ops)
+    assert [r["status"] for r in results] == ["applied"] * 12
+    referral_reads = [s for s in seen if s.startswith("SELECT") and "FROM REFERRALS" in s]
+    assert len(referral_reads) == 1, referral_reads
+    enquiry_reads = [s for s in seen if s.startswith("SELECT") and "FROM ENQUIRIES" in s]
+    assert enquiry_reads == [], enquiry_reads
+    assert len(seen) / len(ops) < 7, seen

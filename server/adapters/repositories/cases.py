@@ -11,6 +11,7 @@ class CaseRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._locked: dict[int, Case] = {}  # by `lock_many`: held to the end of the transaction
+        self._first_referral: dict[int, object] = {}  # by `prefetch_first_referrals`, for a push batch
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         """`for_update` serialises concurrent writers of one case (a no-op on SQLite, which locks the database)."""
@@ -37,7 +38,16 @@ class CaseRepository:
         return case
 
     def first_referral_received(self, case_id: int):
+        if case_id in self._first_referral:
+            return self._first_referral[case_id]
         return self.session.scalar(select(func.min(Referral.received_at)).where(Referral.case_id == case_id))
+
+    def prefetch_first_referrals(self, case_ids: set[int]) -> None:
+        """One query for a push batch's cases instead of one per op (no op adds a referral)."""
+        rows = self.session.execute(select(Referral.case_id, func.min(Referral.received_at))
+                                    .where(Referral.case_id.in_(case_ids)).group_by(Referral.case_id))
+        self._first_referral.update({cid: None for cid in case_ids})
+        self._first_referral.update({cid: received for cid, received in rows})
 
     def _listing(self, status: str | None, reference: str | None, within: set[int] | None) -> Select:
         stmt = select(Case).order_by(Case.id)
