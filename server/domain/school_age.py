@@ -83,7 +83,7 @@ def compulsory_school_age(dob: date) -> SchoolAge:
 # at most about 16 months later, so two years of lead time holds every such child with room for an early referral.
 # Oldest: the duty ends with compulsory school age (§1.1, §12.2: 16-18 year olds are outside this policy), and a
 # case open at that point closes under §11.9; a year past the leaving date leaves time to close out a late
-# referral or a case still open, while a DOB like 1900-01-01 (a slip or a placeholder) is refused.
+# referral or a case still open, while a DOB like 1900-01-01 (a typing slip, or a default left in a form) is refused.
 CSA_LEAD_TIME = timedelta(days=2 * 365)
 CLOSE_OUT_MARGIN = timedelta(days=365)
 
